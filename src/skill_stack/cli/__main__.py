@@ -1,0 +1,5 @@
+import sys
+
+from skill_stack.cli.main import main
+
+sys.exit(main())
