@@ -10,4 +10,5 @@ export CMAKE_PREFIX_PATH="$_venv${CMAKE_PREFIX_PATH:+:$CMAKE_PREFIX_PATH}"
 export LD_LIBRARY_PATH="$_prefix/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 export PYTHONPATH="$_prefix/lib/${_site#"$_venv"/lib/}${PYTHONPATH:+:$PYTHONPATH}"
 export RMW_IMPLEMENTATION="${RMW_IMPLEMENTATION:-rmw_fastrtps_cpp}"
+export MUJOCO_GL="${MUJOCO_GL:-egl}"  # headless rendering through EGL (Mesa on CPU)
 unset _venv _prefix _site

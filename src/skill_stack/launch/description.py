@@ -394,6 +394,9 @@ def _find_executable(package: str, executable: str, path: str, line: int) -> str
     candidate = os.path.join(lib_dir, executable)
     if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
         return candidate
+    if os.path.isfile(candidate):
+        raise LaunchFileError(path, line, f"executable '{executable}' of package '{package}' is not "
+                                          f'executable: {os.path.realpath(candidate)}')
     available = sorted(os.listdir(lib_dir)) if os.path.isdir(lib_dir) else []
     raise LaunchFileError(
         path, line,

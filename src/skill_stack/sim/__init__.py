@@ -1,0 +1,1 @@
+"""MuJoCo simulation core: scene files, robot models, the world that plays the hardware (no rclpy)."""
