@@ -1,0 +1,82 @@
+"""``skill-stack bench``: run the benchmarks and print one JSON object of medians.
+
+Progress goes to stderr, the figures to stdout, so the output can be piped.
+"""
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from typing import Callable, Dict, List
+
+from ament_index_python.packages import get_package_share_directory
+
+PACKAGE = 'skill_stack'
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        'bench', help='run the benchmarks, print JSON medians',
+        description='Run the benchmarks of the built layers and print one JSON object of figures '
+                    '(medians unless named otherwise). Progress goes to stderr.')
+    p.add_argument('--quick', action='store_true', help='fewer samples (a smoke run, noisier figures)')
+    p.add_argument('--only', default='', metavar='LAYERS',
+                   help=f"comma-separated subset of: {', '.join(BENCHES)} (default: all)")
+    p.set_defaults(handler=run)
+
+
+def _scene(name: str) -> str:
+    return os.path.join(get_package_share_directory(PACKAGE), 'config', 'scenes', name)
+
+
+def bench_sim(quick: bool) -> Dict[str, float]:
+    """Physics and rendering in-process, then the sim node over ROS (camera on, real time)."""
+    from skill_stack.sim.bench import run as run_world
+
+    figures = {f'sim_{k}': v for k, v in run_world(_scene('arm_blocks.yaml'), frames=20 if quick else 50,
+                                                  blocks=20 if quick else 50).items()}
+    _progress(f'sim in-process: {figures}')
+    launch = subprocess.Popen([sys.executable, '-m', 'skill_stack.cli', 'launch', 'sim',
+                               'camera_rate_hz:=15.0', 'real_time:=true'],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        from skill_stack.nodes.sim_probe import measure
+
+        figures.update({f'sim_ros_{k}': v for k, v in measure(window_s=4.0 if quick else 10.0,
+                                                               commands=5 if quick else 20).items()})
+    finally:
+        launch.send_signal(signal.SIGINT)
+        try:
+            launch.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            launch.kill()
+    return figures
+
+
+BENCHES: Dict[str, Callable[[bool], Dict[str, float]]] = {
+    'sim': bench_sim,
+}
+
+
+def _progress(text: str) -> None:
+    print(f'[bench] {text}', file=sys.stderr, flush=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    selected: List[str] = [s for s in args.only.split(',') if s] or list(BENCHES)
+    unknown = [s for s in selected if s not in BENCHES]
+    if unknown:
+        print(f"skill-stack bench: error: unknown layer(s) {', '.join(unknown)}; "
+              f"choose from {', '.join(BENCHES)}", file=sys.stderr)
+        return 2
+    figures: Dict[str, float] = {}
+    for name in selected:
+        _progress(f'{name} ...')
+        start = time.monotonic()
+        figures.update(BENCHES[name](args.quick))
+        _progress(f'{name} done in {time.monotonic() - start:.1f} s')
+    print(json.dumps(figures, indent=2, sort_keys=True))
+    return 0
