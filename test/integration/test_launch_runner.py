@@ -8,6 +8,7 @@ import subprocess
 import time
 
 import pytest
+
 from conftest import CLI, FIXTURES
 
 pytestmark = pytest.mark.integration

@@ -7,12 +7,13 @@ import time
 
 import pytest
 import rclpy
-from conftest import CLI
 from rclpy.qos import QoSProfile
 from sensor_msgs.msg import Image, JointState
 
 from skill_stack.nodes.convert import image_to_numpy
 from skill_stack.srv import GetWorldState, ResetScene
+
+from conftest import CLI
 
 pytestmark = pytest.mark.integration
 
