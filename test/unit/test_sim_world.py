@@ -302,3 +302,11 @@ def test_reset_returns_to_the_settled_start_and_can_switch_scene(arm_world):
     assert arm_world.embodiment == "quadrotor"
     assert arm_world.joint_names == ()
     assert list(arm_world.ground_truth()["robots"]) == ["quadrotor"]
+
+
+def test_quadrotor_imu_reads_gravity_at_rest():
+    with World(SCENES / "quadrotor_pads.yaml") as world:
+        world.step(50)
+        imu = world.imu()
+    assert imu["linear_acceleration"] == pytest.approx([0.0, 0.0, 9.81], abs=0.05)
+    assert imu["angular_velocity"] == pytest.approx([0.0, 0.0, 0.0], abs=1e-3)

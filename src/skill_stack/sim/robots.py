@@ -101,6 +101,7 @@ def robot_spec(embodiment: str) -> mujoco.MjSpec:
         _set_friction(spec, [f"{f}_distal" for f in HAND_FINGERS], HAND_FINGER_FRICTION)
     elif embodiment == "quadrotor":
         _add_rotors(spec)
+        _add_imu(spec)
     else:
         raise ValueError(f"unknown embodiment {embodiment!r}")
     return spec
@@ -226,6 +227,13 @@ def _add_rotors(spec: mujoco.MjSpec) -> None:
         actuator.dynprm[0] = ROTOR_TIME_CONSTANT
         actuator.ctrlrange = [0.0, max_thrust]
         actuator.ctrllimited = True
+
+
+def _add_imu(spec: mujoco.MjSpec) -> None:
+    """Accelerometer (specific force, m/s^2) and gyro (rad/s) at the body site, as a flight controller's IMU."""
+    for name, kind in (("imu_accel", mujoco.mjtSensor.mjSENS_ACCELEROMETER),
+                       ("imu_gyro", mujoco.mjtSensor.mjSENS_GYRO)):
+        spec.add_sensor(name=name, type=kind, objtype=mujoco.mjtObj.mjOBJ_SITE, objname=ROBOT_SITES["quadrotor"])
 
 
 def max_rotor_thrust(model: mujoco.MjModel) -> float:

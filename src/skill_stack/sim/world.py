@@ -240,6 +240,14 @@ class World:
         return {"position": qpos[:3].copy(), "quaternion": qpos[3:].copy(),
                 "linear_velocity": rotation.reshape(3, 3).T @ qvel[:3], "angular_velocity": qvel[3:].copy()}
 
+    def imu(self) -> dict[str, np.ndarray]:
+        """Quadrotor IMU as sensor_msgs/Imu carries it: specific force and angular rate in the body frame."""
+        self._require("quadrotor", "IMU")
+        accel = self.model.sensor("imu_accel")
+        gyro = self.model.sensor("imu_gyro")
+        return {"linear_acceleration": self.data.sensordata[accel.adr[0]:accel.adr[0] + 3].copy(),
+                "angular_velocity": self.data.sensordata[gyro.adr[0]:gyro.adr[0] + 3].copy()}
+
     # --- camera ---------------------------------------------------------------------
 
     def render(self, rgb: bool = True, depth: bool = True) -> tuple[np.ndarray | None, np.ndarray | None]:
