@@ -1,15 +1,15 @@
 """The ``sim`` node: MuJoCo playing the robot and its RGB-D camera.
 
-It publishes what the real drivers and camera publish (joint states, colour,
-depth, camera_info, ``/clock``) and accepts the same commands, so the rest of
-the stack cannot tell it from hardware. Physics, rendering and publishing run
-in one simulation thread that owns the world (and its GL context); ROS
-callbacks only hand commands and requests to that thread.
+It runs the same drivers as real hardware (limits, watchdog, e-stop) with
+simulated backends, and exposes the same ROS interface (`device_interface`),
+plus what the camera publishes and ``/clock``, so the rest of the stack cannot
+tell it from hardware. Physics, drivers, rendering and publishing run in one
+simulation thread that owns the world (and its GL context); ROS callbacks only
+hand commands and requests to that thread.
 """
 
 import json
 import math
-import queue
 import sys
 import threading
 import time
@@ -19,19 +19,25 @@ from typing import Optional
 import rclpy
 from builtin_interfaces.msg import Time
 from rcl_interfaces.msg import ParameterDescriptor
-from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
+from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
-from rclpy.task import Future
 from rosgraph_msgs.msg import Clock
-from sensor_msgs.msg import CameraInfo, Image, JointState
+from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Header
 
+from skill_stack.drivers.arm import ArmDriver
+from skill_stack.drivers.config import ConfigError, load_arm_config, load_hand_config
+from skill_stack.drivers.hand import HandDriver
+from skill_stack.drivers.sim_backends import SimGripperBackend, SimJointBackend
 from skill_stack.nodes.convert import camera_info, numpy_to_image
+from skill_stack.nodes.device_interface import ArmInterface, ControlQueue, HandInterface
 from skill_stack.sim.scene_file import SceneFileError, load_scene
 from skill_stack.sim.world import World
 from skill_stack.srv import GetWorldState, ResetScene
+
+STATUS_RATE_HZ = 10.0  # driver_status reports
 
 
 @dataclass
@@ -39,6 +45,8 @@ class SimParams:
     """The node's parameters, validated; a bad value names the parameter."""
 
     scene: str
+    embodiment: str
+    driver_config: str
     real_time: bool
     render: bool
     camera_rate_hz: float
@@ -48,6 +56,8 @@ class SimParams:
     def validate(self) -> None:
         if not self.scene:
             raise ValueError("parameter 'scene' is required: a scene file path")
+        if self.embodiment not in ('', 'arm', 'hand', 'quadrotor'):
+            raise ValueError(f"parameter 'embodiment' must be arm, hand, quadrotor or empty, got '{self.embodiment}'")
         for name in ('camera_rate_hz', 'joint_state_rate_hz'):
             value = getattr(self, name)
             if not math.isfinite(value) or not 0.0 < value <= 1000.0:
@@ -65,6 +75,9 @@ class SimNode(Node):
         self._thread: Optional[threading.Thread] = None
         self.params = SimParams(
             scene=_declare(self, 'scene', '', 'scene file (YAML, see DESIGN.md) to build the world from'),
+            embodiment=_declare(self, 'embodiment', '', 'if set, the embodiment the scene must have'),
+            driver_config=_declare(self, 'driver_config', '',
+                                   "driver limits file; empty: the package's config/<embodiment>.yaml"),
             real_time=_declare(self, 'real_time', True, 'pace physics to the wall clock; false: as fast as possible'),
             render=_declare(self, 'render', True, 'render and publish the RGB-D camera'),
             camera_rate_hz=_declare(self, 'camera_rate_hz', 15.0, 'camera frame rate in simulated time'),
@@ -73,23 +86,25 @@ class SimNode(Node):
         )
         self.params.validate()
         scene = load_scene(self.params.scene)
+        if self.params.embodiment and scene.embodiment != self.params.embodiment:
+            raise ValueError(f"scene '{self.params.scene}' is a {scene.embodiment} scene; parameter "
+                             f"'embodiment' asks for {self.params.embodiment}")
 
         # Reliable, like realsense-ros: a 1 MB frame split into best-effort UDP
         # fragments is often lost whole. Best-effort subscribers still match.
         sensor_qos = QoSProfile(depth=2, reliability=ReliabilityPolicy.RELIABLE)
         self.clock_pub = self.create_publisher(Clock, '/clock', 10)
-        self.joint_pub = self.create_publisher(JointState, 'joint_states', 10)
         self.color_pub = self.create_publisher(Image, 'camera/color/image_raw', sensor_qos)
         self.depth_pub = self.create_publisher(Image, 'camera/depth/image_raw', sensor_qos)
         self.color_info_pub = self.create_publisher(CameraInfo, 'camera/color/camera_info', sensor_qos)
         self.depth_info_pub = self.create_publisher(CameraInfo, 'camera/depth/camera_info', sensor_qos)
 
-        self._commands: queue.Queue = queue.Queue()
+        self.control = ControlQueue(self)
+        self.world: Optional[World] = None  # these three live in the sim thread
+        self.driver = None
+        self.device = None  # the device's ROS interface, made with the world in the sim thread
         self._world_lock = threading.Lock()
         self._world_json = '{}'
-        commands = MutuallyExclusiveCallbackGroup()
-        self.create_subscription(JointState, 'joint_commands', self.on_joint_command, 10,
-                                 callback_group=commands)
         services = ReentrantCallbackGroup()
         self.create_service(GetWorldState, 'sim/get_world_state', self.on_get_world_state,
                             callback_group=services)
@@ -105,50 +120,54 @@ class SimNode(Node):
 
     # -- ROS callbacks: hand work to the simulation thread ----------------
 
-    def on_joint_command(self, msg: JointState) -> None:
-        problem = _joint_command_problem(msg)
-        if problem:
-            self.get_logger().error(f'joint command refused: {problem}')
-            return
-        self._commands.put(('joints', dict(zip(msg.name, msg.position, strict=True))))
-
     def on_get_world_state(self, request, response):
         with self._world_lock:
             response.world_json = self._world_json
         return response
 
     async def on_reset(self, request, response):
-        done = Future()
-        self._commands.put(('reset', request.scene_path, done))
-        success, message = await done
-        response.success, response.message = success, message
+        path = request.scene_path
+        ok, reason = await self.control.call('reset', lambda: self._reset(path))
+        response.success = ok
+        response.message = reason or f"reset to '{path or 'the start of the current scene'}'"
         return response
 
     # -- simulation thread ------------------------------------------------
 
     def _run(self, scene) -> None:
         try:
-            world = World(scene)
+            self.world = World(scene)
+            self._start_device()
         except Exception as exc:  # noqa: BLE001 - reported to the constructor, which raises it
             self._error = exc
             self._ready.set()
             return
         self._ready.set()
+        world = self.world
         self.get_logger().info(
             f"scene '{self.params.scene}': {scene.embodiment}, {len(scene.objects)} objects; "
-            f'physics {1.0 / world.timestep:.0f} Hz, joint states {self.params.joint_state_rate_hz:g} Hz, '
+            f'physics {1.0 / world.timestep:.0f} Hz, control and state {self.params.joint_state_rate_hz:g} Hz, '
             f"camera {self.params.camera_rate_hz:g} Hz{'' if self.params.render else ' (off)'}, "
             f"{'real time' if self.params.real_time else 'as fast as possible'}")
         steps_per_tick = max(1, round(1.0 / (self.params.joint_state_rate_hz * world.timestep)))
         camera_period = 1.0 / self.params.camera_rate_hz
+        status_every = max(1, round(self.params.joint_state_rate_hz / STATUS_RATE_HZ))
         next_frame = world.time
         wall_start, sim_start = time.monotonic(), world.time
+        tick = 0
         while not self._stop.is_set():
-            self._apply_commands(world)
-            world.step(steps_per_tick)
+            self.control.run_pending()
+            if world.time < next_frame - camera_period:  # the world was reset
+                next_frame = world.time
+                wall_start, sim_start = time.monotonic(), world.time
+            self.driver.update()
+            self._step(steps_per_tick)
             stamp = _stamp(world.time)
             self.clock_pub.publish(Clock(clock=stamp))
-            self._publish_joints(world, stamp)
+            self.device.publish(stamp)
+            if tick % status_every == 0:
+                self.device.publish_status()
+            tick += 1
             if self.params.render and world.time >= next_frame:
                 self._publish_camera(world, stamp)
                 next_frame += camera_period
@@ -161,35 +180,38 @@ class SimNode(Node):
                 if lag > 0:
                     self._stop.wait(lag)
 
-    def _apply_commands(self, world: World) -> None:
-        while True:
-            try:
-                item = self._commands.get_nowait()
-            except queue.Empty:
-                return
-            if item[0] == 'joints':
-                unknown = sorted(set(item[1]) - set(world.joint_names))
-                if unknown:
-                    self.get_logger().error(f'joint command refused: unknown joint(s) {unknown}')
-                    continue
-                world.set_joint_targets(item[1])
-            elif item[0] == 'reset':
-                _, path, done = item
-                try:
-                    world.reset(load_scene(path) if path else None)
-                    done.set_result((True, f"reset to '{path or 'the current scene'}'"))
-                except (SceneFileError, OSError, ValueError) as exc:
-                    done.set_result((False, str(exc)))
-                # The awaiting service callback resumes on the executor's next wake-up.
-                if self.executor is not None:
-                    self.executor.wake()
+    def _start_device(self) -> None:
+        """The scene's robot: its driver on simulated backends, behind the device's ROS interface."""
+        world = self.world
+        config = self.params.driver_config or None
+        frame = self.params.frame_id
 
-    def _publish_joints(self, world: World, stamp) -> None:
-        msg = JointState(header=Header(stamp=stamp, frame_id=self.params.frame_id))
-        msg.name = list(world.joint_names)
-        msg.position = world.joint_positions().tolist()
-        msg.velocity = world.joint_velocities().tolist()
-        self.joint_pub.publish(msg)
+        def clock() -> float:
+            return world.time
+
+        if world.embodiment == 'arm':
+            self.driver = ArmDriver(SimJointBackend(world), SimGripperBackend(world), load_arm_config(config), clock)
+            self._step = world.step
+            interface = ArmInterface
+        elif world.embodiment == 'hand':
+            self.driver = HandDriver(SimJointBackend(world), load_hand_config(config), clock)
+            self._step = world.step
+            interface = HandInterface
+        else:
+            raise ValueError(f'no simulated driver for the {world.embodiment} yet')
+        self.driver.connect()
+        if self.device is None:
+            self.device = interface(self, self.driver, self.control, frame)
+        else:
+            self.device.driver = self.driver
+
+    def _reset(self, path: str) -> None:
+        """In the sim thread: back to the scene's start, or to another scene of the same embodiment."""
+        scene = load_scene(path) if path else None
+        if scene is not None and scene.embodiment != self.world.embodiment:
+            raise ValueError(f"scene '{path}' is a {scene.embodiment} scene; this sim runs a {self.world.embodiment}")
+        self.world.reset(scene)
+        self._start_device()
 
     def _publish_camera(self, world: World, stamp) -> None:
         rgb, depth = world.render()
@@ -208,15 +230,6 @@ class SimNode(Node):
         return super().destroy_node()
 
 
-def _joint_command_problem(msg: JointState) -> Optional[str]:
-    if len(msg.name) != len(msg.position):
-        return f'{len(msg.name)} names but {len(msg.position)} positions'
-    for name, value in zip(msg.name, msg.position, strict=True):
-        if not math.isfinite(value):
-            return f"joint '{name}' position is {value}"
-    return None
-
-
 def _stamp(seconds: float) -> Time:
     sec = int(seconds)
     return Time(sec=sec, nanosec=round((seconds - sec) * 1e9) % 1_000_000_000)
@@ -226,7 +239,7 @@ def main(args=None) -> int:
     rclpy.init(args=args)
     try:
         node = SimNode()
-    except (ValueError, SceneFileError, OSError) as exc:
+    except (ValueError, SceneFileError, ConfigError, OSError) as exc:
         rclpy.logging.get_logger('sim').fatal(str(exc))
         rclpy.try_shutdown()
         return 2

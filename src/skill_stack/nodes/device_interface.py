@@ -1,0 +1,170 @@
+"""The ROS interface of the device drivers, the same for the sim node and real driver nodes.
+
+Each class declares one device's topics and services on a node and converts
+messages to driver calls. ROS callbacks never touch a driver directly: they
+hand a call to the node's control thread through a `ControlQueue`, which runs
+it between control ticks (the thread that owns the backend, and for the sim,
+the physics). A refused command (CommandError) is logged with its reason and
+reported on ``driver_status``; it never reaches the device.
+"""
+
+import json
+import queue
+from typing import Any, Callable, Optional
+
+from diagnostic_msgs.msg import DiagnosticStatus, KeyValue
+from geometry_msgs.msg import PoseStamped
+from rclpy.node import Node
+from rclpy.task import Future
+from sensor_msgs.msg import JointState
+from std_msgs.msg import Float64, Header
+from std_srvs.srv import SetBool
+
+from skill_stack.drivers.arm import ArmDriver
+from skill_stack.drivers.hand import HandDriver
+from skill_stack.drivers.safety import CommandError
+
+
+class ControlQueue:
+    """Calls from ROS callbacks, run later by the control thread in arrival order."""
+
+    def __init__(self, node: Node):
+        self.node = node
+        self._items: queue.Queue = queue.Queue()
+        self.last_error: Optional[str] = None
+
+    def submit(self, what: str, call: Callable[[], Any]) -> None:
+        """Fire and forget (topics): a refusal is logged and kept for the status report."""
+        self._items.put((what, call, None))
+
+    async def call(self, what: str, call: Callable[[], Any]) -> tuple[bool, str]:
+        """For async service callbacks: (True, '') or (False, reason) once the control thread ran it."""
+        done = Future()
+        self._items.put((what, call, done))
+        return await done
+
+    def run_pending(self) -> None:
+        """In the control thread: run everything queued so far."""
+        while True:
+            try:
+                what, call, done = self._items.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                call()
+                result = (True, '')
+            except (CommandError, ConnectionError, ValueError) as exc:
+                self.last_error = f'{what} refused: {exc}'
+                self.node.get_logger().error(self.last_error)
+                result = (False, str(exc))
+            if done is not None:
+                done.set_result(result)
+                # The awaiting service callback resumes on the executor's next wake-up.
+                if self.node.executor is not None:
+                    self.node.executor.wake()
+
+
+def _header(stamp, frame_id: str) -> Header:
+    return Header(stamp=stamp, frame_id=frame_id)
+
+
+def _status(name: str, status, last_error: Optional[str]) -> DiagnosticStatus:
+    fault = status.fault or None
+    level = DiagnosticStatus.ERROR if not status.connected else (
+        DiagnosticStatus.WARN if fault or last_error else DiagnosticStatus.OK)
+    message = fault or ('disconnected' if not status.connected else (last_error or 'ok'))
+    values = [KeyValue(key=str(k), value=json.dumps(v, default=str)) for k, v in sorted(status.details.items())]
+    return DiagnosticStatus(level=level, name=name, message=message, hardware_id=name, values=values)
+
+
+class _JointDeviceInterface:
+    """What the arm and the hand share: joint commands and states, e-stop, status."""
+
+    def __init__(self, node: Node, driver, control: ControlQueue, name: str, frame_id: str):
+        self.node = node
+        self.driver = driver
+        self.control = control
+        self.name = name
+        self.frame_id = frame_id
+        self.joint_pub = node.create_publisher(JointState, 'joint_states', 10)
+        self.status_pub = node.create_publisher(DiagnosticStatus, 'driver_status', 10)
+        node.create_subscription(JointState, 'joint_commands', self.on_joint_command, 10)
+        node.create_service(SetBool, 'estop', self.on_estop)
+
+    def on_joint_command(self, msg: JointState) -> None:
+        if len(msg.name) != len(msg.position):
+            self.node.get_logger().error(f'joint command refused: {len(msg.name)} names but '
+                                         f'{len(msg.position)} positions')
+            return
+        targets = dict(zip(msg.name, msg.position, strict=True))
+        self.control.submit('joint command', lambda: self.driver.command_joints(targets))
+
+    async def on_estop(self, request, response):
+        """data=true latches the e-stop (the device holds at once); data=false releases it."""
+        if request.data:
+            ok, reason = await self.control.call('e-stop', lambda: self.driver.estop('e-stop service'))
+        else:
+            ok, reason = await self.control.call('e-stop release', self.driver.release)
+        response.success = ok
+        response.message = reason or ('e-stop engaged' if request.data else 'e-stop released')
+        return response
+
+    def publish_joints(self, stamp, sample) -> None:
+        msg = JointState(header=_header(stamp, self.frame_id))
+        msg.name = list(self.driver.joint_names)
+        msg.position = sample.positions.tolist()
+        msg.velocity = sample.velocities.tolist()
+        msg.effort = sample.efforts.tolist()
+        self.joint_pub.publish(msg)
+
+    def publish_status(self) -> None:
+        self.status_pub.publish(_status(self.name, self.driver.status(), self.control.last_error))
+
+
+class ArmInterface(_JointDeviceInterface):
+    """Arm + gripper: ``joint_commands``, ``ee_pose_command`` (Cartesian, through IK),
+    ``gripper_command`` (width, m) in; ``joint_states`` (gripper width as joint
+    ``gripper``), ``ee_pose``, ``driver_status`` out; ``estop`` service."""
+
+    def __init__(self, node: Node, driver: ArmDriver, control: ControlQueue, frame_id: str):
+        super().__init__(node, driver, control, 'arm', frame_id)
+        self.ee_pub = node.create_publisher(PoseStamped, 'ee_pose', 10)
+        node.create_subscription(PoseStamped, 'ee_pose_command', self.on_pose_command, 10)
+        node.create_subscription(Float64, 'gripper_command', self.on_gripper_command, 10)
+
+    def on_pose_command(self, msg: PoseStamped) -> None:
+        if msg.header.frame_id not in ('', self.frame_id):
+            self.node.get_logger().error(f"ee pose command refused: frame '{msg.header.frame_id}' is not "
+                                         f"'{self.frame_id}' (no tf here: send poses in the arm's frame)")
+            return
+        p, q = msg.pose.position, msg.pose.orientation
+        position, quaternion = (p.x, p.y, p.z), (q.w, q.x, q.y, q.z)
+        self.control.submit('ee pose command', lambda: self.driver.command_pose(position, quaternion))
+
+    def on_gripper_command(self, msg: Float64) -> None:
+        width = msg.data
+        self.control.submit('gripper command', lambda: self.driver.command_gripper(width))
+
+    def publish(self, stamp) -> None:
+        state = self.driver.state()
+        msg = JointState(header=_header(stamp, self.frame_id))
+        msg.name = [*self.driver.joint_names, 'gripper']
+        msg.position = [*state.joints.positions.tolist(), state.gripper_width]
+        msg.velocity = [*state.joints.velocities.tolist(), 0.0]
+        msg.effort = [*state.joints.efforts.tolist(), 0.0]
+        self.joint_pub.publish(msg)
+        pose = PoseStamped(header=_header(stamp, self.frame_id))
+        pose.pose.position.x, pose.pose.position.y, pose.pose.position.z = state.ee_position.tolist()
+        o = pose.pose.orientation
+        o.w, o.x, o.y, o.z = state.ee_quaternion.tolist()
+        self.ee_pub.publish(pose)
+
+
+class HandInterface(_JointDeviceInterface):
+    """Hand (wrist and fingers): ``joint_commands`` in; ``joint_states``, ``driver_status`` out; ``estop``."""
+
+    def __init__(self, node: Node, driver: HandDriver, control: ControlQueue, frame_id: str):
+        super().__init__(node, driver, control, 'hand', frame_id)
+
+    def publish(self, stamp) -> None:
+        self.publish_joints(stamp, self.driver.state())
