@@ -55,7 +55,8 @@ class ControlQueue:
                 result = (True, '')
             except (CommandError, ConnectionError, ValueError) as exc:
                 self.last_error = f'{what} refused: {exc}'
-                self.node.get_logger().error(self.last_error)
+                # Commands stream at control rate: say it once a second, not at every tick.
+                self.node.get_logger().error(self.last_error, throttle_duration_sec=1.0)
                 result = (False, str(exc))
             if done is not None:
                 done.set_result(result)
