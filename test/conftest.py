@@ -3,13 +3,10 @@
 import os
 import random
 import sys
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-FIXTURES = REPO / 'test' / 'fixtures'
-CLI = REPO / '.venv' / 'bin' / 'skill-stack'
+from repo_paths import FIXTURES
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from conftest import CLI
+from repo_paths import CLI
 
 pytestmark = pytest.mark.integration
 

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from conftest import CLI, FIXTURES
+from repo_paths import CLI, FIXTURES
 
 pytestmark = pytest.mark.integration
 

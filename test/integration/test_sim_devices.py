@@ -2,7 +2,7 @@
 
 Arm: a Cartesian target through IK, read back within 5 mm; e-stop latches and
 bad commands are refused with the reason on ``driver_status``. Hand: close
-every finger joint.
+every finger joint. Quadrotor: take off, fly to a 3D set-point, land.
 """
 
 import json
@@ -15,13 +15,14 @@ import rclpy
 import yaml
 from diagnostic_msgs.msg import DiagnosticStatus
 from geometry_msgs.msg import PoseStamped
+from nav_msgs.msg import Odometry
 from sensor_msgs.msg import JointState
 from std_msgs.msg import Float64
-from std_srvs.srv import SetBool
+from std_srvs.srv import SetBool, Trigger
 
-from skill_stack.srv import GetWorldState
+from skill_stack.srv import GetWorldState, Takeoff
 
-from conftest import CLI, REPO
+from repo_paths import CLI, REPO
 
 pytestmark = pytest.mark.integration
 
@@ -137,3 +138,41 @@ def test_hand_closes_every_finger_joint(launch):
 
     assert hand.spin_until(closed_enough, 60, every=lambda: hand.joint_cmd.publish(command)), \
         {n: round(hand.joints[n] - closed[n], 3) for n in fingers}
+
+
+def test_quadrotor_takes_off_flies_to_a_setpoint_and_lands(launch):
+    node = launch('sim_quadrotor')
+    quad = Robot(node, '/quadrotor')
+    odom = []
+    node.create_subscription(Odometry, '/quadrotor/odom', odom.append, 10)
+    assert quad.spin_until(lambda: odom, 60), 'no odometry from the quadrotor'
+
+    def position():
+        p = odom[-1].pose.pose.position
+        return [p.x, p.y, p.z]
+
+    assert quad.call(SetBool, 'arm', SetBool.Request(data=True)).success
+    assert quad.call(Takeoff, 'takeoff', Takeoff.Request(height=1.0)).success
+    assert quad.spin_until(lambda: abs(position()[2] - 1.0) < 0.05, 30), position()
+
+    setpoint = PoseStamped()
+    setpoint.header.frame_id = 'world'
+    setpoint.pose.position.x, setpoint.pose.position.y, setpoint.pose.position.z = 1.0, -0.5, 1.5
+    stream = node.create_publisher(PoseStamped, '/quadrotor/setpoint_position', 10)
+
+    def at_setpoint():
+        return all(abs(a - b) < 0.1 for a, b in zip(position(), [1.0, -0.5, 1.5], strict=True))
+
+    assert quad.spin_until(at_setpoint, 60, every=lambda: stream.publish(setpoint)), position()
+
+    # A set-point outside the geofence is refused and reported.
+    outside = PoseStamped()
+    outside.pose.position.x, outside.pose.position.z = 50.0, 1.0
+    stream.publish(outside)
+    assert quad.spin_until(lambda: any('geofence' in s.message for s in quad.status[-5:]), 30), \
+        [s.message for s in quad.status[-5:]]
+
+    assert quad.call(Trigger, 'land', Trigger.Request()).success
+    assert quad.spin_until(lambda: position()[2] < 0.15 and any(
+        v.key == 'armed' and v.value == 'false' for v in quad.status[-1].values), 60), position()
+    assert position()[:2] == pytest.approx([1.0, -0.5], abs=0.15)

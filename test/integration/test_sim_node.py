@@ -13,7 +13,7 @@ from sensor_msgs.msg import Image, JointState
 from skill_stack.nodes.convert import image_to_numpy
 from skill_stack.srv import GetWorldState, ResetScene
 
-from conftest import CLI
+from repo_paths import CLI
 
 pytestmark = pytest.mark.integration
 

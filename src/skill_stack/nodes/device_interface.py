@@ -12,17 +12,21 @@ import json
 import queue
 from typing import Any, Callable, Optional
 
+import numpy as np
 from diagnostic_msgs.msg import DiagnosticStatus, KeyValue
-from geometry_msgs.msg import PoseStamped
+from geometry_msgs.msg import PoseStamped, TwistStamped
+from nav_msgs.msg import Odometry
 from rclpy.node import Node
 from rclpy.task import Future
 from sensor_msgs.msg import JointState
 from std_msgs.msg import Float64, Header
-from std_srvs.srv import SetBool
+from std_srvs.srv import SetBool, Trigger
 
 from skill_stack.drivers.arm import ArmDriver
 from skill_stack.drivers.hand import HandDriver
+from skill_stack.drivers.quadrotor import QuadrotorDriver, yaw_of
 from skill_stack.drivers.safety import CommandError
+from skill_stack.srv import Takeoff
 
 
 class ControlQueue:
@@ -78,8 +82,8 @@ def _status(name: str, status, last_error: Optional[str]) -> DiagnosticStatus:
     return DiagnosticStatus(level=level, name=name, message=message, hardware_id=name, values=values)
 
 
-class _JointDeviceInterface:
-    """What the arm and the hand share: joint commands and states, e-stop, status."""
+class _DeviceInterface:
+    """What every device shares: the latching ``estop`` service and ``driver_status``."""
 
     def __init__(self, node: Node, driver, control: ControlQueue, name: str, frame_id: str):
         self.node = node
@@ -87,10 +91,30 @@ class _JointDeviceInterface:
         self.control = control
         self.name = name
         self.frame_id = frame_id
-        self.joint_pub = node.create_publisher(JointState, 'joint_states', 10)
         self.status_pub = node.create_publisher(DiagnosticStatus, 'driver_status', 10)
-        node.create_subscription(JointState, 'joint_commands', self.on_joint_command, 10)
         node.create_service(SetBool, 'estop', self.on_estop)
+
+    async def on_estop(self, request, response):
+        """data=true latches the e-stop (the device holds, or the quadrotor lands); data=false releases it."""
+        if request.data:
+            ok, reason = await self.control.call('e-stop', lambda: self.driver.estop('e-stop service'))
+        else:
+            ok, reason = await self.control.call('e-stop release', self.driver.release)
+        response.success = ok
+        response.message = reason or ('e-stop engaged' if request.data else 'e-stop released')
+        return response
+
+    def publish_status(self) -> None:
+        self.status_pub.publish(_status(self.name, self.driver.status(), self.control.last_error))
+
+
+class _JointDeviceInterface(_DeviceInterface):
+    """What the arm and the hand share: joint commands and states."""
+
+    def __init__(self, node: Node, driver, control: ControlQueue, name: str, frame_id: str):
+        super().__init__(node, driver, control, name, frame_id)
+        self.joint_pub = node.create_publisher(JointState, 'joint_states', 10)
+        node.create_subscription(JointState, 'joint_commands', self.on_joint_command, 10)
 
     def on_joint_command(self, msg: JointState) -> None:
         if len(msg.name) != len(msg.position):
@@ -100,16 +124,6 @@ class _JointDeviceInterface:
         targets = dict(zip(msg.name, msg.position, strict=True))
         self.control.submit('joint command', lambda: self.driver.command_joints(targets))
 
-    async def on_estop(self, request, response):
-        """data=true latches the e-stop (the device holds at once); data=false releases it."""
-        if request.data:
-            ok, reason = await self.control.call('e-stop', lambda: self.driver.estop('e-stop service'))
-        else:
-            ok, reason = await self.control.call('e-stop release', self.driver.release)
-        response.success = ok
-        response.message = reason or ('e-stop engaged' if request.data else 'e-stop released')
-        return response
-
     def publish_joints(self, stamp, sample) -> None:
         msg = JointState(header=_header(stamp, self.frame_id))
         msg.name = list(self.driver.joint_names)
@@ -117,9 +131,6 @@ class _JointDeviceInterface:
         msg.velocity = sample.velocities.tolist()
         msg.effort = sample.efforts.tolist()
         self.joint_pub.publish(msg)
-
-    def publish_status(self) -> None:
-        self.status_pub.publish(_status(self.name, self.driver.status(), self.control.last_error))
 
 
 class ArmInterface(_JointDeviceInterface):
@@ -169,3 +180,74 @@ class HandInterface(_JointDeviceInterface):
 
     def publish(self, stamp) -> None:
         self.publish_joints(stamp, self.driver.state())
+
+
+class QuadrotorInterface(_DeviceInterface):
+    """Quadrotor: ``setpoint_position`` (PoseStamped; yaw from its orientation) and
+    ``setpoint_velocity`` (TwistStamped; linear and angular.z) streams in; ``arm``
+    (SetBool), ``takeoff`` (Takeoff), ``land`` (Trigger), ``estop`` services;
+    ``odom`` (nav_msgs/Odometry, twist in the body frame) and ``driver_status`` out."""
+
+    def __init__(self, node: Node, driver: QuadrotorDriver, control: ControlQueue, frame_id: str):
+        super().__init__(node, driver, control, 'quadrotor', frame_id)
+        self.odom_pub = node.create_publisher(Odometry, 'odom', 10)
+        node.create_subscription(PoseStamped, 'setpoint_position', self.on_position, 10)
+        node.create_subscription(TwistStamped, 'setpoint_velocity', self.on_velocity, 10)
+        node.create_service(SetBool, 'arm', self.on_arm)
+        node.create_service(Takeoff, 'takeoff', self.on_takeoff)
+        node.create_service(Trigger, 'land', self.on_land)
+
+    def on_position(self, msg: PoseStamped) -> None:
+        if msg.header.frame_id not in ('', self.frame_id):
+            self.node.get_logger().error(f"position set-point refused: frame '{msg.header.frame_id}' is not "
+                                         f"'{self.frame_id}'", throttle_duration_sec=1.0)
+            return
+        p, q = msg.pose.position, msg.pose.orientation
+        position, yaw = (p.x, p.y, p.z), yaw_of(np.array([q.w, q.x, q.y, q.z]))
+        self.control.submit('position set-point', lambda: self.driver.command_position(position, yaw))
+
+    def on_velocity(self, msg: TwistStamped) -> None:
+        v = msg.twist.linear
+        velocity, yaw_rate = (v.x, v.y, v.z), msg.twist.angular.z
+        self.control.submit('velocity set-point', lambda: self.driver.command_velocity(velocity, yaw_rate))
+
+    async def on_arm(self, request, response):
+        call = self.driver.arm if request.data else self.driver.disarm
+        ok, reason = await self.control.call('arm' if request.data else 'disarm', call)
+        response.success, response.message = ok, reason or ('armed' if request.data else 'disarmed')
+        return response
+
+    async def on_takeoff(self, request, response):
+        height = request.height
+        ok, reason = await self.control.call('take-off', lambda: self.driver.takeoff(height))
+        response.success, response.message = ok, reason or f'taking off to {height:g} m'
+        return response
+
+    async def on_land(self, request, response):
+        ok, reason = await self.control.call('land', self.driver.land)
+        response.success, response.message = ok, reason or 'landing'
+        return response
+
+    def publish(self, stamp) -> None:
+        state = self.driver.state()
+        msg = Odometry(header=_header(stamp, self.frame_id), child_frame_id='base_link')
+        pose = msg.pose.pose
+        pose.position.x, pose.position.y, pose.position.z = state.position.tolist()
+        w, x, y, z = state.quaternion.tolist()
+        pose.orientation.w, pose.orientation.x, pose.orientation.y, pose.orientation.z = w, x, y, z
+        body_velocity = _world_to_body(state.quaternion, state.linear_velocity)
+        msg.twist.twist.linear.x, msg.twist.twist.linear.y, msg.twist.twist.linear.z = body_velocity.tolist()
+        a = msg.twist.twist.angular
+        a.x, a.y, a.z = state.angular_velocity.tolist()
+        self.odom_pub.publish(msg)
+
+
+def _world_to_body(quaternion: np.ndarray, vector: np.ndarray) -> np.ndarray:
+    """Rotate a world-frame vector into the body frame (quaternion w, x, y, z of body in world)."""
+    w, x, y, z = (float(v) for v in quaternion)
+    rotation = np.array([
+        [1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
+        [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
+        [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)],
+    ])
+    return rotation.T @ np.asarray(vector, dtype=float)

@@ -24,15 +24,18 @@ from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from rosgraph_msgs.msg import Clock
-from sensor_msgs.msg import CameraInfo, Image
+from sensor_msgs.msg import CameraInfo, Image, Imu
 from std_msgs.msg import Header
 
 from skill_stack.drivers.arm import ArmDriver
 from skill_stack.drivers.config import ConfigError, load_arm_config, load_hand_config
 from skill_stack.drivers.hand import HandDriver
+from skill_stack.drivers.quadrotor import QuadrotorDriver, load_quadrotor_config
+from skill_stack.drivers.quadrotor_sim import make_sim_backend
 from skill_stack.drivers.sim_backends import SimGripperBackend, SimJointBackend
 from skill_stack.nodes.convert import camera_info, numpy_to_image
-from skill_stack.nodes.device_interface import ArmInterface, ControlQueue, HandInterface
+from skill_stack.nodes.device_interface import ArmInterface, ControlQueue, HandInterface, QuadrotorInterface
+from skill_stack.nodes.logging_bridge import route_python_logging
 from skill_stack.sim.scene_file import SceneFileError, load_scene
 from skill_stack.sim.world import World
 from skill_stack.srv import GetWorldState, ResetScene
@@ -71,6 +74,7 @@ def _declare(node: Node, name: str, default, description: str):
 class SimNode(Node):
     def __init__(self):
         super().__init__('sim')
+        route_python_logging(self)
         self._stop = threading.Event()
         self._thread: Optional[threading.Thread] = None
         self.params = SimParams(
@@ -102,7 +106,8 @@ class SimNode(Node):
         self.control = ControlQueue(self)
         self.world: Optional[World] = None  # these three live in the sim thread
         self.driver = None
-        self.device = None  # the device's ROS interface, made with the world in the sim thread
+        self.device = None
+        self.imu_pub = None  # quadrotor only  # the device's ROS interface, made with the world in the sim thread
         self._world_lock = threading.Lock()
         self._world_json = '{}'
         services = ReentrantCallbackGroup()
@@ -165,6 +170,8 @@ class SimNode(Node):
             stamp = _stamp(world.time)
             self.clock_pub.publish(Clock(clock=stamp))
             self.device.publish(stamp)
+            if self.imu_pub is not None:
+                self._publish_imu(world, stamp)
             if tick % status_every == 0:
                 self.device.publish_status()
             tick += 1
@@ -198,7 +205,13 @@ class SimNode(Node):
             self._step = world.step
             interface = HandInterface
         else:
-            raise ValueError(f'no simulated driver for the {world.embodiment} yet')
+            quad_config = load_quadrotor_config(config)
+            backend = make_sim_backend(world, quad_config)
+            self.driver = QuadrotorDriver(backend, quad_config, clock)
+            self._step = backend.step  # the flight controller runs before every physics step
+            interface = QuadrotorInterface
+            if self.imu_pub is None:
+                self.imu_pub = self.create_publisher(Imu, 'imu', 10)
         self.driver.connect()
         if self.device is None:
             self.device = interface(self, self.driver, self.control, frame)
@@ -212,6 +225,15 @@ class SimNode(Node):
             raise ValueError(f"scene '{path}' is a {scene.embodiment} scene; this sim runs a {self.world.embodiment}")
         self.world.reset(scene)
         self._start_device()
+
+    def _publish_imu(self, world: World, stamp) -> None:
+        imu, odometry = world.imu(), world.odometry()
+        msg = Imu(header=Header(stamp=stamp, frame_id='base_link'))
+        msg.orientation.w, msg.orientation.x, msg.orientation.y, msg.orientation.z = odometry['quaternion'].tolist()
+        msg.angular_velocity.x, msg.angular_velocity.y, msg.angular_velocity.z = imu['angular_velocity'].tolist()
+        a = msg.linear_acceleration
+        a.x, a.y, a.z = imu['linear_acceleration'].tolist()
+        self.imu_pub.publish(msg)
 
     def _publish_camera(self, world: World, stamp) -> None:
         rgb, depth = world.render()
