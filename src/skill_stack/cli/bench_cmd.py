@@ -56,8 +56,16 @@ def bench_sim(quick: bool) -> Dict[str, float]:
     return figures
 
 
+def bench_drivers(quick: bool) -> Dict[str, float]:
+    """The arm driver on the simulated arm: IK, a control tick, the reached end-effector error."""
+    from skill_stack.drivers.bench import run as run_arm
+
+    return {f'arm_driver_{k}': v for k, v in run_arm(10 if quick else 50, 0, _scene('arm_blocks.yaml')).items()}
+
+
 BENCHES: Dict[str, Callable[[bool], Dict[str, float]]] = {
     'sim': bench_sim,
+    'drivers': bench_drivers,
 }
 
 

@@ -1,8 +1,6 @@
 """Benchmark of the arm driver on the simulated arm: IK solve time, update() time, reached EE error.
 
-    python -m skill_stack.drivers.bench [--poses 50] [--seed 0]
-
-Prints one JSON object of medians. Each pose is a random reachable ee pose
+Run by `skill-stack bench --only drivers`. Each pose is a random reachable ee pose
 (forward kinematics of random joints near home, inside the workspace box),
 commanded through `ArmDriver.command_pose` and streamed at 100 Hz for 2 s of
 simulated time; the ee is then read back from the simulator's ground truth.
@@ -10,15 +8,13 @@ simulated time; the ee is then read back from the simulator's ground truth.
 
 from __future__ import annotations
 
-import argparse
-import json
 import time
 from pathlib import Path
 
 import numpy as np
 
 from skill_stack.drivers.arm import ArmDriver
-from skill_stack.drivers.config import config_dir, load_arm_config
+from skill_stack.drivers.config import load_arm_config
 from skill_stack.drivers.sim_backends import SimGripperBackend, SimJointBackend
 from skill_stack.sim import robots
 from skill_stack.sim.world import World
@@ -78,15 +74,3 @@ def run(poses: int, seed: int, scene: Path) -> dict:
             'ee_error_median_mm': 1000 * float(np.median(errors)),
             'ee_error_max_mm': 1000 * float(np.max(errors))}
 
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('--poses', type=int, default=50, help='random reachable poses to solve and reach')
-    parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument('--scene', type=Path, default=config_dir() / 'scenes' / 'arm_blocks.yaml')
-    args = parser.parse_args(argv)
-    print(json.dumps(run(args.poses, args.seed, args.scene)))  # noqa: T201 - the benchmark's output
-
-
-if __name__ == '__main__':
-    main()

@@ -10,7 +10,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from skill_stack.drivers.interfaces import DeviceStatus, GripperBackend, JointBackend, JointStateSample
+from skill_stack.drivers.interfaces import (
+    CameraBackend,
+    CameraFrame,
+    DeviceStatus,
+    GripperBackend,
+    JointBackend,
+    JointStateSample,
+)
 from skill_stack.sim.world import World
 
 
@@ -85,3 +92,26 @@ class SimGripperBackend(GripperBackend):
     def _require_connected(self) -> None:
         if not self._connected:
             raise ConnectionError('sim gripper: not connected; call connect() first')
+
+
+class SimCameraBackend(CameraBackend):
+    """The scene's RGB-D camera, rendered by MuJoCo; call read() from the thread that owns the World."""
+
+    def __init__(self, world: World):
+        self.world = world
+        self._connected = False
+
+    def connect(self) -> None:
+        self._connected = True
+
+    def disconnect(self) -> None:
+        self._connected = False
+
+    def status(self) -> DeviceStatus:
+        return DeviceStatus(connected=self._connected, details={'backend': 'sim'})
+
+    def read(self) -> CameraFrame:
+        if not self._connected:
+            raise ConnectionError('sim camera: not connected; call connect() first')
+        rgb, depth = self.world.render()
+        return CameraFrame(rgb=rgb, depth=depth, intrinsics=self.world.camera_intrinsics(), stamp=self.world.time)

@@ -32,7 +32,7 @@ from skill_stack.drivers.config import ConfigError, load_arm_config, load_hand_c
 from skill_stack.drivers.hand import HandDriver
 from skill_stack.drivers.quadrotor import QuadrotorDriver, load_quadrotor_config
 from skill_stack.drivers.quadrotor_sim import make_sim_backend
-from skill_stack.drivers.sim_backends import SimGripperBackend, SimJointBackend
+from skill_stack.drivers.sim_backends import SimCameraBackend, SimGripperBackend, SimJointBackend
 from skill_stack.nodes.convert import camera_info, numpy_to_image
 from skill_stack.nodes.device_interface import ArmInterface, ControlQueue, HandInterface, QuadrotorInterface
 from skill_stack.nodes.logging_bridge import route_python_logging
@@ -107,7 +107,8 @@ class SimNode(Node):
         self.world: Optional[World] = None  # these three live in the sim thread
         self.driver = None
         self.device = None
-        self.imu_pub = None  # quadrotor only  # the device's ROS interface, made with the world in the sim thread
+        self.imu_pub = None  # quadrotor only
+        self.camera = None  # the device's ROS interface, made with the world in the sim thread
         self._world_lock = threading.Lock()
         self._world_json = '{}'
         services = ReentrantCallbackGroup()
@@ -176,7 +177,7 @@ class SimNode(Node):
                 self.device.publish_status()
             tick += 1
             if self.params.render and world.time >= next_frame:
-                self._publish_camera(world, stamp)
+                self._publish_camera(stamp)
                 next_frame += camera_period
             with self._world_lock:
                 truth = world.ground_truth()
@@ -213,6 +214,8 @@ class SimNode(Node):
             if self.imu_pub is None:
                 self.imu_pub = self.create_publisher(Imu, 'imu', 10)
         self.driver.connect()
+        self.camera = SimCameraBackend(world)
+        self.camera.connect()
         if self.device is None:
             self.device = interface(self, self.driver, self.control, frame)
         else:
@@ -235,13 +238,12 @@ class SimNode(Node):
         a.x, a.y, a.z = imu['linear_acceleration'].tolist()
         self.imu_pub.publish(msg)
 
-    def _publish_camera(self, world: World, stamp) -> None:
-        rgb, depth = world.render()
+    def _publish_camera(self, stamp) -> None:
+        frame = self.camera.read()
         header = Header(stamp=stamp, frame_id='camera_color_optical_frame')
-        fx, fy, cx, cy, width, height = world.camera_intrinsics()
-        info = camera_info(fx, fy, cx, cy, width, height, header)
-        self.color_pub.publish(numpy_to_image(rgb, 'rgb8', header))
-        self.depth_pub.publish(numpy_to_image(depth, '32FC1', header))
+        info = camera_info(*frame.intrinsics, header)
+        self.color_pub.publish(numpy_to_image(frame.rgb, 'rgb8', header))
+        self.depth_pub.publish(numpy_to_image(frame.depth, '32FC1', header))
         self.color_info_pub.publish(info)
         self.depth_info_pub.publish(info)
 
