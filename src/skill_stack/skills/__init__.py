@@ -1,0 +1,1 @@
+"""Skills: learned, keypoint-conditioned policies with typed arguments, feasibility and success checks."""

@@ -1,0 +1,111 @@
+"""The skill abstraction: a name, typed arguments, feasibility, a policy, termination and success.
+
+A skill is conditioned on 3D keypoints that perception grounds (KITE): its
+policy sees proprioception and the target keypoints relative to the robot,
+never the simulator's ground truth, and outputs an action that `command`
+turns into a device command for the driver. The same skill object serves
+data generation, training, evaluation and the ExecuteSkill server.
+"""
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, Dict, Optional, Tuple
+
+import numpy as np
+
+from skill_stack.perception.types import PerceivedScene
+from skill_stack.skills.schema import ArgSpec, validate_args
+
+
+@dataclass
+class RobotObservation:
+    """What a skill sees of its robot, from the driver's state (sim or real alike)."""
+
+    embodiment: str
+    position: np.ndarray  # (3,) arm end-effector, hand palm, or quadrotor body, world frame
+    quaternion: np.ndarray  # (4,) w, x, y, z of the same
+    joints: np.ndarray = field(default_factory=lambda: np.zeros(0))  # arm or hand joint positions
+    gripper_width: float = 0.0  # arm only, m
+    velocity: np.ndarray = field(default_factory=lambda: np.zeros(3))  # quadrotor, world frame
+    airborne: bool = False  # quadrotor
+    stamp: float = 0.0
+
+
+@dataclass
+class Progress:
+    phase: str  # e.g. approach, grasp, lift, transport, release, done
+    progress: float  # 0..1
+    distance: float  # m to the current target, negative when not meaningful
+
+
+@dataclass
+class ArmCommand:
+    ee_position: np.ndarray
+    ee_quaternion: np.ndarray  # w, x, y, z
+    gripper_width: float
+
+
+@dataclass
+class HandCommand:
+    joints: Dict[str, float]  # wrist and finger position targets
+
+
+@dataclass
+class QuadrotorCommand:
+    position: np.ndarray  # world frame set-point
+    yaw: Optional[float] = None
+    land: bool = False  # hand over to the flight controller's landing
+
+
+Command = ArmCommand | HandCommand | QuadrotorCommand
+Targets = Dict[str, np.ndarray]  # named 3D points the policy is conditioned on, world frame
+
+
+class Skill(ABC):
+    """Subclasses set the class attributes and implement the methods; see skills/arm.py for examples."""
+
+    name: str
+    embodiment: str  # arm, hand, quadrotor
+    description: str
+    args: Tuple[ArgSpec, ...] = ()
+    control_rate_hz: float = 20.0
+    max_duration_s: float = 20.0
+
+    def validate(self, args: Any) -> Dict[str, Any]:
+        """Typed arguments with defaults, or SkillArgumentError naming the argument."""
+        return validate_args(self.name, self.args, args)
+
+    def describe(self) -> Dict[str, Any]:
+        """The skill as a planner sees it (the list_skills service)."""
+        return {'name': self.name, 'embodiment': self.embodiment, 'description': self.description,
+                'args': [a.describe() for a in self.args]}
+
+    @abstractmethod
+    def targets(self, args: Dict[str, Any], scene: PerceivedScene, robot: RobotObservation) -> Targets:
+        """Ground the arguments to keypoints; SkillArgumentError when an object or keypoint is missing
+        or the target is out of reach."""
+
+    @abstractmethod
+    def feasibility(self, args: Dict[str, Any], scene: PerceivedScene) -> Tuple[float, str]:
+        """How likely the skill can succeed now (0..1, from affordances) and why (SayCan's value)."""
+
+    @abstractmethod
+    def observation(self, robot: RobotObservation, targets: Targets, args: Dict[str, Any]) -> np.ndarray:
+        """The policy's input: proprioception and targets relative to the robot, plus numeric arguments."""
+
+    @abstractmethod
+    def command(self, action: np.ndarray, robot: RobotObservation, targets: Targets,
+                args: Dict[str, Any]) -> Command:
+        """The device command for one policy action (e.g. an end-effector delta and a gripper width)."""
+
+    @abstractmethod
+    def progress(self, robot: RobotObservation, targets: Targets, args: Dict[str, Any]) -> Progress: ...
+
+    @abstractmethod
+    def finished(self, robot: RobotObservation, targets: Targets, args: Dict[str, Any]) -> bool:
+        """Termination: the policy's job is done (success is judged separately)."""
+
+    @abstractmethod
+    def success(self, robot: RobotObservation, scene: Optional[PerceivedScene], targets: Targets,
+                args: Dict[str, Any]) -> Tuple[bool, str]:
+        """Did it work, judged from perception and robot state (never ground truth), and why."""
