@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 import yaml
 
-from repo_paths import REPO
 from skill_stack.sim.world import World
+
+from repo_paths import REPO
 
 
 @pytest.mark.parametrize(('embodiment', 'scene'), [('arm', 'arm_blocks'), ('hand', 'hand_cube')])

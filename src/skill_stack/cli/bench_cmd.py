@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Callable, Dict, List
 
 from ament_index_python.packages import get_package_share_directory
@@ -63,9 +64,30 @@ def bench_drivers(quick: bool) -> Dict[str, float]:
     return {f'arm_driver_{k}': v for k, v in run_arm(10 if quick else 50, 0, _scene('arm_blocks.yaml')).items()}
 
 
+def bench_skills(quick: bool) -> Dict[str, float]:
+    """Success rates of expert, learned and baseline per skill over seeded episodes; writes out/skills/report.*"""
+    from skill_stack.skills.evaluate import benchmark
+
+    episodes = 10 if quick else 100
+    results = benchmark(episodes=episodes, seed=0, out_dir=Path('out/skills'))
+    _progress('report: out/skills/report.md, out/skills/report.png')
+    figures: Dict[str, float] = {}
+    for skill, entry in results.items():
+        for variant in ('expert', 'learned', 'baseline'):
+            rate = entry.get(variant, {}).get('success_rate')
+            if rate is not None:
+                figures[f'skill_{skill}_{variant}_success'] = rate
+        ms = entry.get('learned', {}).get('inference_ms_median')
+        if ms is not None:
+            figures[f'skill_{skill}_policy_inference_ms_p50'] = ms
+    figures['skill_episodes'] = episodes
+    return figures
+
+
 BENCHES: Dict[str, Callable[[bool], Dict[str, float]]] = {
     'sim': bench_sim,
     'drivers': bench_drivers,
+    'skills': bench_skills,
 }
 
 

@@ -1,0 +1,251 @@
+"""The ``skill_server`` node: the ExecuteSkill action, running learned skills closed-loop.
+
+A goal names a skill and its arguments (JSON). It is checked against the
+skill's schema and grounded in the latest perceived scene before anything
+moves; a goal that does not fit ends at once with ``success: false`` and a
+message starting "rejected:" (ROS 2 goal rejection carries no reason, so the
+reason travels in the result). Then the skill's policy runs at its control rate
+on the robot state the drivers publish, its commands go to the driver's
+topics, feedback reports phase, progress and distance, and cancel holds the
+robot at once. A non-finite policy output, or driver refusals in a row, stop
+the robot and abort the goal.
+"""
+
+import json
+import sys
+import threading
+from typing import Optional
+
+import numpy as np
+import rclpy
+from diagnostic_msgs.msg import DiagnosticStatus
+from geometry_msgs.msg import PoseStamped
+from rcl_interfaces.msg import ParameterDescriptor
+from rclpy.action import ActionServer, CancelResponse, GoalResponse
+from rclpy.callback_groups import ReentrantCallbackGroup
+from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.node import Node
+from sensor_msgs.msg import JointState
+from std_msgs.msg import Float64
+
+from skill_stack.action import ExecuteSkill
+from skill_stack.msg import Scene
+from skill_stack.nodes.logging_bridge import route_python_logging
+from skill_stack.nodes.scene_convert import msg_to_scene
+from skill_stack.perception.types import PerceivedScene
+from skill_stack.skills.arm import arm_skills
+from skill_stack.skills.base import ArmCommand, RobotObservation
+from skill_stack.skills.evaluate import checkpoint_path
+from skill_stack.skills.policy import load_checkpoint
+from skill_stack.skills.schema import SkillArgumentError
+from skill_stack.srv import ListSkills
+
+SETTLE_S = 0.5  # after the policy finishes, before success is judged (the scene catches up)
+MAX_REFUSALS = 3  # driver refusals in a row that stop a skill
+
+
+class SkillServer(Node):
+    def __init__(self):
+        super().__init__('skill_server')
+        route_python_logging(self)
+        self.frame_id = self.declare_parameter(
+            'frame_id', 'world', ParameterDescriptor(description='frame of commands and of the scene')).value
+        self.skills = arm_skills()
+        self.policies = {}
+        for name in self.skills:
+            path = checkpoint_path(name)
+            if not path.is_file():
+                raise ValueError(f"no checkpoint for skill '{name}' at {path}; run `skill-stack train {name}`")
+            self.policies[name], _ = load_checkpoint(path)
+
+        self._lock = threading.Lock()
+        self._scene: Optional[PerceivedScene] = None
+        self._joints: Optional[JointState] = None
+        self._ee: Optional[PoseStamped] = None
+        self._driver_message = ''
+        self._busy = False
+        group = ReentrantCallbackGroup()
+        self.create_subscription(Scene, 'scene', self.on_scene, 5, callback_group=group)
+        self.create_subscription(JointState, 'joint_states', self.on_joints, 10, callback_group=group)
+        self.create_subscription(PoseStamped, 'ee_pose', self.on_ee, 10, callback_group=group)
+        self.create_subscription(DiagnosticStatus, 'driver_status', self.on_status, 10, callback_group=group)
+        self.pose_pub = self.create_publisher(PoseStamped, 'ee_pose_command', 10)
+        self.gripper_pub = self.create_publisher(Float64, 'gripper_command', 10)
+        self.create_service(ListSkills, 'list_skills', self.on_list, callback_group=group)
+        self.server = ActionServer(self, ExecuteSkill, 'execute_skill', execute_callback=self.execute,
+                                   goal_callback=self.on_goal, cancel_callback=self.on_cancel,
+                                   callback_group=group)
+        self.get_logger().info(f"skills ready: {', '.join(sorted(self.skills))}")
+
+    # -- inputs -----------------------------------------------------------
+
+    def on_scene(self, msg: Scene) -> None:
+        with self._lock:
+            self._scene = msg_to_scene(msg)
+
+    def on_joints(self, msg: JointState) -> None:
+        with self._lock:
+            self._joints = msg
+
+    def on_ee(self, msg: PoseStamped) -> None:
+        with self._lock:
+            self._ee = msg
+
+    def on_status(self, msg: DiagnosticStatus) -> None:
+        with self._lock:
+            self._driver_message = msg.message
+
+    def robot(self) -> Optional[RobotObservation]:
+        with self._lock:
+            joints, ee = self._joints, self._ee
+        if joints is None or ee is None:
+            return None
+        state = dict(zip(joints.name, joints.position, strict=True))
+        p, q = ee.pose.position, ee.pose.orientation
+        return RobotObservation(
+            embodiment='arm', position=np.array([p.x, p.y, p.z]), quaternion=np.array([q.w, q.x, q.y, q.z]),
+            joints=np.array([v for n, v in state.items() if n != 'gripper']),
+            gripper_width=float(state.get('gripper', 0.0)),
+            stamp=ee.header.stamp.sec + ee.header.stamp.nanosec * 1e-9)
+
+    def scene(self) -> Optional[PerceivedScene]:
+        with self._lock:
+            return self._scene
+
+    def on_list(self, request, response):
+        response.skills_json = json.dumps([s.describe() for s in self.skills.values()])
+        return response
+
+    # -- action -----------------------------------------------------------
+
+    def on_goal(self, goal) -> GoalResponse:
+        """One skill at a time on one robot: a second goal while one runs is refused."""
+        with self._lock:
+            if self._busy:
+                self.get_logger().warning(f"goal '{goal.skill}' refused: a skill is already running")
+                return GoalResponse.REJECT
+            self._busy = True
+        return GoalResponse.ACCEPT
+
+    def on_cancel(self, goal_handle) -> CancelResponse:
+        return CancelResponse.ACCEPT
+
+    def execute(self, goal_handle):
+        try:
+            return self._execute(goal_handle)
+        finally:
+            with self._lock:
+                self._busy = False
+
+    def _execute(self, goal_handle):
+        request = goal_handle.request
+        skill = self.skills.get(request.skill)
+        if skill is None:
+            return self._end(goal_handle, False, f"rejected: unknown skill '{request.skill}'; "
+                                                 f"skills: {', '.join(sorted(self.skills))}")
+        try:
+            args = skill.validate(json.loads(request.args_json or '{}'))
+        except json.JSONDecodeError as exc:
+            return self._end(goal_handle, False, f'rejected: args_json is not valid JSON: {exc}')
+        except SkillArgumentError as exc:
+            return self._end(goal_handle, False, f'rejected: {exc}')
+        robot, scene = self.robot(), self.scene()
+        if robot is None:
+            return self._end(goal_handle, False, 'rejected: no robot state yet (joint_states and ee_pose)')
+        if scene is None:
+            return self._end(goal_handle, False, 'rejected: no scene from perception yet')
+        try:
+            targets = skill.targets(args, scene, robot)
+        except SkillArgumentError as exc:
+            return self._end(goal_handle, False, f'rejected: {exc}')
+
+        policy = self.policies[skill.name]
+        rate = self.create_rate(skill.control_rate_hz)
+        refusals, last_message = 0, self._driver_message
+        for _ in range(round(skill.max_duration_s * skill.control_rate_hz)):
+            if goal_handle.is_cancel_requested:
+                self.hold(robot)
+                goal_handle.canceled()
+                return ExecuteSkill.Result(success=False, message=f'{skill.name}: cancelled; robot held')
+            robot = self.robot()
+            action = policy.act(skill.observation(robot, targets, args))[0]
+            if not np.all(np.isfinite(action)):
+                self.hold(robot)
+                return self._end(goal_handle, False, f'{skill.name}: stopped: the policy output a non-finite '
+                                                     f'action {action.tolist()}; robot held')
+            self.send(skill.command(action, robot, targets, args))
+            message = self._driver_message
+            if 'refused' in message and message != last_message:
+                refusals += 1
+                if refusals >= MAX_REFUSALS:
+                    self.hold(robot)
+                    return self._end(goal_handle, False, f'{skill.name}: stopped: the driver refused '
+                                                         f'{refusals} commands: {message}')
+            else:
+                refusals = 0
+            last_message = message
+            progress = skill.progress(robot, targets, args)
+            goal_handle.publish_feedback(ExecuteSkill.Feedback(
+                phase=progress.phase, progress=float(progress.progress),
+                distance_to_target=float(progress.distance)))
+            if skill.finished(robot, targets, args):
+                break
+            rate.sleep()
+        else:
+            self.hold(self.robot())
+            return self._end(goal_handle, False, f'{skill.name}: timed out after {skill.max_duration_s:g} s')
+        for _ in range(round(SETTLE_S * skill.control_rate_hz)):
+            rate.sleep()
+        self.destroy_rate(rate)
+        ok, reason = skill.success(self.robot(), self.scene(), targets, args)
+        return self._end(goal_handle, ok, f'{skill.name}: {reason}')
+
+    def _end(self, goal_handle, success: bool, message: str):
+        if success:
+            self.get_logger().info(message)
+            goal_handle.succeed()
+        else:
+            self.get_logger().warning(message)
+            goal_handle.abort()
+        return ExecuteSkill.Result(success=success, message=message)
+
+    # -- commands ---------------------------------------------------------
+
+    def send(self, command: ArmCommand) -> None:
+        msg = PoseStamped()
+        msg.header.stamp = self.get_clock().now().to_msg()
+        msg.header.frame_id = self.frame_id
+        msg.pose.position.x, msg.pose.position.y, msg.pose.position.z = (float(v) for v in command.ee_position)
+        o = msg.pose.orientation
+        o.w, o.x, o.y, o.z = (float(v) for v in command.ee_quaternion)
+        self.pose_pub.publish(msg)
+        self.gripper_pub.publish(Float64(data=float(command.gripper_width)))
+
+    def hold(self, robot: Optional[RobotObservation]) -> None:
+        """Command the pose the arm is at now: the driver stops it there (the gripper keeps its width)."""
+        if robot is not None:
+            self.send(ArmCommand(robot.position, robot.quaternion, robot.gripper_width))
+
+
+def main(args=None) -> int:
+    rclpy.init(args=args)
+    try:
+        node = SkillServer()
+    except ValueError as exc:
+        rclpy.logging.get_logger('skill_server').fatal(str(exc))
+        rclpy.try_shutdown()
+        return 2
+    executor = MultiThreadedExecutor(num_threads=4)
+    executor.add_node(node)
+    try:
+        executor.spin()
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        node.destroy_node()
+        rclpy.try_shutdown()
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,486 @@
+"""Arm skills: reach, pick, place and push, as keypoint-conditioned closed-loop policies.
+
+Every arm skill shares one action space and one kind of observation:
+
+- action: ``[dx, dy, dz, gripper]``: an end-effector position step in metres
+  (clipped to `MAX_STEP` per control tick, 2 cm at 20 Hz) and a gripper bit
+  (> 0.5 open fully, else close). The orientation is not learned: the gripper
+  points straight down with a yaw fixed when the skill starts (the grasp axis
+  of the object for pick, the push direction for push, the current yaw
+  otherwise), kept in ``targets['yaw']``.
+- observation: end-effector position (arm base frame), gripper width, a
+  "holding" flag from the width, then the skill's target keypoints *relative
+  to the end-effector* and its numeric arguments. There is no phase input: the
+  policy reads the phase from the geometry and the gripper (KITE-style).
+
+``keypoint_slots`` names the observation entries that come from keypoints; the
+end-to-end baseline of `evaluate.py` is trained with those set to zero.
+Success checks read only the robot observation and a perceived scene.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Dict, List, Optional, Tuple
+
+import numpy as np
+
+from skill_stack.perception.grounding import ground
+from skill_stack.perception.types import PerceivedObject, PerceivedScene
+from skill_stack.skills.arm_env import MIN_EE_HEIGHT, down_quaternion, gripper_yaw, wrap_half_turn
+from skill_stack.skills.base import ArmCommand, Progress, RobotObservation, Skill, Targets
+from skill_stack.skills.schema import ArgSpec, SkillArgumentError
+
+MAX_STEP = 0.02  # m per control tick (0.4 m/s at 20 Hz)
+GRIPPER_OPEN = 0.085
+CLOSED_WIDTH = 0.004  # below this the fingers met: nothing between them
+HOLDING_MAX = 0.075  # between CLOSED_WIDTH and this, with the gripper commanded closed: something held
+# Horizontal distance from the arm base at which the gripper can point straight down. The scene
+# contract allows objects from 0.2 m (sim/workspace.py), but with the gripper vertical the IK finds
+# no solution closer than about 0.34 m below 0.22 m height (elbow limit); higher up it reaches closer.
+REACH_RADIUS = (0.2, 0.62)
+WORKSPACE_LOW = np.array([-0.3, -0.7, MIN_EE_HEIGHT])
+WORKSPACE_HIGH = np.array([0.75, 0.7, 0.4])
+LIFT = 0.08  # m pick lifts the grasp point by
+LIFT_SUCCESS = 0.04  # m the perceived object must have risen for pick to count
+RETREAT = 0.08  # m above the release point place and push end at
+CARRY_HEIGHT = 0.2  # m ee height place transports at, at least
+PUSH_HEIGHT = 0.026  # ee height while pushing: the closed fingertips just over the table
+PUSH_CLEARANCE = 0.03  # m between the fingers and the object before a push
+FINGER_HALF_THICKNESS = 0.012  # the closed fingers' half-width in the push direction
+REACH_TOLERANCE = 0.01
+
+
+def find_object(scene: PerceivedScene, ref: str, skill: str, argument: str) -> PerceivedObject:
+    """The one object ``ref`` names: an object id, or a phrase perception's grounding resolves
+    ("the red cube", "the block left of the bowl"); no match or an ambiguous phrase is refused."""
+    for obj in scene.objects:
+        if obj.id == ref:
+            return obj
+    answer = ground(ref.replace('_', ' '), scene)
+    if answer.status == 'matched' and len(answer.objects) == 1:
+        return answer.objects[0]
+    if answer.status == 'matched':
+        ids = ', '.join(o.id for o in answer.objects)
+        raise SkillArgumentError(f"{skill}: argument '{argument}': '{ref}' names {len(answer.objects)} objects "
+                                 f'({ids}); this skill takes one')
+    raise SkillArgumentError(f"{skill}: argument '{argument}': {answer.status.replace('_', ' ')} for '{ref}': "
+                             f'{answer.message}')
+
+
+def keypoint(obj: PerceivedObject, name: str, skill: str) -> np.ndarray:
+    point = obj.keypoint(name)
+    if point is None:
+        raise SkillArgumentError(f"{skill}: object '{obj.id}' has no '{name}' keypoint "
+                                 f"(it has {[k.name for k in obj.keypoints]})")
+    return np.asarray(point.position, float).copy()
+
+
+def min_radius(z: float) -> float:
+    """The least horizontal distance from the base at which a top-down pose at height z is reachable."""
+    return float(np.clip(0.36 - (z - 0.22) * 1.1, REACH_RADIUS[0] + 0.01, 0.36))
+
+
+def into_reach(point: np.ndarray) -> np.ndarray:
+    """``point`` moved radially into the top-down reachable region and the workspace box."""
+    point = np.clip(np.asarray(point, float), WORKSPACE_LOW, WORKSPACE_HIGH)
+    distance = float(math.hypot(point[0], point[1]))
+    low, high = min_radius(float(point[2])), REACH_RADIUS[1]
+    if distance < 1e-6:
+        return np.array([low, 0.0, point[2]])
+    if not low <= distance <= high:
+        point[:2] *= float(np.clip(distance, low, high)) / distance
+    return point
+
+
+def check_reach(point: np.ndarray, skill: str, what: str) -> None:
+    distance = float(math.hypot(point[0], point[1]))
+    low = min_radius(float(point[2]))
+    if point[0] < 0.0 or not low <= distance <= REACH_RADIUS[1]:
+        raise SkillArgumentError(f'{skill}: {what} at {np.round(point, 3).tolist()} is out of reach '
+                                 f'({distance:.3f} m from the arm base; a top-down gripper reaches '
+                                 f'{low:.2f}..{REACH_RADIUS[1]} m at this height)')
+    if point[2] > WORKSPACE_HIGH[2]:
+        raise SkillArgumentError(f'{skill}: {what} at {np.round(point, 3).tolist()} is above the workspace '
+                                 f'({WORKSPACE_HIGH[2]} m)')
+
+
+class ArmSkill(Skill):
+    """What the four arm skills share: the action space, the base observation and the command."""
+
+    embodiment = 'arm'
+    control_rate_hz = 20.0
+    action_dim = 4
+    #: names of the observation entries after the base five, and which come from keypoints
+    slots: Tuple[Tuple[str, bool], ...] = ()
+
+    base_slots = (('ee_x', False), ('ee_y', False), ('ee_z', False), ('gripper_width', False), ('holding', False))
+
+    @property
+    def obs_dim(self) -> int:
+        return len(self.base_slots) + len(self.slots)
+
+    def keypoint_slots(self) -> np.ndarray:
+        """Boolean mask over the observation: True where the entry comes from keypoints."""
+        return np.array([kp for _, kp in self.base_slots + self.slots], bool)
+
+    def base_observation(self, robot: RobotObservation) -> List[float]:
+        width = float(robot.gripper_width)
+        return [*np.asarray(robot.position, float).tolist(), width, float(CLOSED_WIDTH < width < HOLDING_MAX)]
+
+    def command(self, action: np.ndarray, robot: RobotObservation, targets: Targets,
+                args: Dict[str, Any]) -> ArmCommand:
+        action = np.asarray(action, float).reshape(-1)
+        if action.shape != (self.action_dim,) or not np.all(np.isfinite(action)):
+            raise ValueError(f'{self.name}: policy action {action.tolist()} is not {self.action_dim} finite numbers')
+        step = action[:3]
+        norm = float(np.linalg.norm(step))
+        if norm > MAX_STEP:
+            step = step * (MAX_STEP / norm)
+        target = into_reach(np.asarray(robot.position, float) + step)
+        width = GRIPPER_OPEN if action[3] > 0.5 else 0.0
+        return ArmCommand(ee_position=target, ee_quaternion=down_quaternion(float(targets['yaw'][0])),
+                          gripper_width=width)
+
+    def validate_scene_object(self, obj: PerceivedObject, affordance: str, minimum: float = 0.3) -> None:
+        score = obj.affordances.get(affordance, 0.0)
+        if score < minimum:
+            raise SkillArgumentError(f"{self.name}: '{obj.id}' ({obj.color} {obj.label}) is not {affordance} "
+                                     f'(score {score:.2f})')
+
+
+def _feasible_object(skill: ArmSkill, scene: PerceivedScene, ref: str, argument: str,
+                     affordance: str) -> Tuple[float, str, Optional[PerceivedObject]]:
+    try:
+        obj = find_object(scene, ref, skill.name, argument)
+    except SkillArgumentError as err:
+        return 0.0, str(err), None
+    score = float(obj.affordances.get(affordance, 0.0))
+    centre = np.asarray(obj.position, float)
+    if math.hypot(centre[0], centre[1]) > REACH_RADIUS[1] or centre[0] < 0:
+        return 0.0, f"'{obj.id}' is out of reach", obj
+    return score, f"'{obj.id}' is {affordance} ({score:.2f})", obj
+
+
+# --- reach -----------------------------------------------------------------------------------------
+
+
+class ReachSkill(ArmSkill):
+    name = 'reach'
+    description = ('Move the gripper (pointing down) to a point: a keypoint of an object raised by a height, '
+                   'or a point [x, y, z] in the arm base frame.')
+    args = (
+        ArgSpec('object', 'object', 'object whose keypoint to reach', required=False),
+        ArgSpec('part', 'choice', 'which keypoint of the object', required=False, default='top',
+                choices=('top', 'center', 'grasp', 'left', 'right', 'front', 'back', 'rim', 'opening')),
+        ArgSpec('height', 'number', 'how far above the keypoint', required=False, default=0.05, minimum=0.0,
+                maximum=0.3, unit='m'),
+        ArgSpec('point', 'point', 'a point in the arm base frame instead of an object', required=False),
+    )
+    max_duration_s = 6.0
+    slots = (('target_dx', True), ('target_dy', True), ('target_dz', True))
+
+    def validate(self, args: Any) -> Dict[str, Any]:
+        values = super().validate(args)
+        if (values['object'] is None) == (values['point'] is None):
+            raise SkillArgumentError("reach: give exactly one of 'object' and 'point'")
+        return values
+
+    def targets(self, args, scene, robot) -> Targets:
+        if args.get('point') is not None:
+            goal = np.asarray(args['point'], float)
+        else:
+            obj = find_object(scene, args['object'], self.name, 'object')
+            goal = keypoint(obj, args.get('part') or 'top', self.name) + np.array([0, 0, args.get('height') or 0.0])
+        goal[2] = max(goal[2], MIN_EE_HEIGHT + 0.01)
+        check_reach(goal, self.name, 'the target')
+        return {'goal': goal, 'yaw': np.array([gripper_yaw(robot.quaternion)])}
+
+    def feasibility(self, args, scene) -> Tuple[float, str]:
+        if args.get('point') is not None:
+            point = np.asarray(args['point'], float)
+            reachable = REACH_RADIUS[0] <= math.hypot(point[0], point[1]) <= REACH_RADIUS[1] and point[0] >= 0
+            return (1.0, 'the point is in reach') if reachable else (0.0, 'the point is out of reach')
+        score, why, obj = _feasible_object(self, scene, args['object'], 'object', 'graspable')
+        return (1.0 if obj is not None and score >= 0.0 and 'out of reach' not in why else 0.0), why
+
+    def observation(self, robot, targets, args) -> np.ndarray:
+        rel = targets['goal'] - robot.position
+        return np.array(self.base_observation(robot) + rel.tolist(), np.float32)
+
+    def progress(self, robot, targets, args) -> Progress:
+        distance = float(np.linalg.norm(targets['goal'] - robot.position))
+        return Progress('approach' if distance > REACH_TOLERANCE else 'done', max(0.0, 1.0 - distance / 0.5), distance)
+
+    def finished(self, robot, targets, args) -> bool:
+        return float(np.linalg.norm(targets['goal'] - robot.position)) < 0.006
+
+    def success(self, robot, scene, targets, args) -> Tuple[bool, str]:
+        distance = float(np.linalg.norm(targets['goal'] - robot.position))
+        if distance <= REACH_TOLERANCE:
+            return True, f'the gripper is {distance * 1000:.1f} mm from the target'
+        return False, f'the gripper stopped {distance * 1000:.1f} mm from the target (tolerance 10 mm)'
+
+
+# --- pick ------------------------------------------------------------------------------------------------
+
+
+class PickSkill(ArmSkill):
+    name = 'pick'
+    description = 'Grasp an object from above at its grasp keypoint and lift it 8 cm.'
+    args = (ArgSpec('object', 'object', 'the object to pick up'),)
+    max_duration_s = 10.0
+    slots = (('grasp_dx', True), ('grasp_dy', True), ('grasp_dz', True), ('grasp_width', True),
+             ('object_height', True))
+
+    def targets(self, args, scene, robot) -> Targets:
+        obj = find_object(scene, args['object'], self.name, 'object')
+        self.validate_scene_object(obj, 'graspable')
+        grasp = obj.keypoint('grasp')
+        if grasp is None:
+            raise SkillArgumentError(f"pick: '{obj.id}' has no grasp keypoint")
+        if grasp.width > GRIPPER_OPEN - 0.01:
+            raise SkillArgumentError(f"pick: '{obj.id}' is {grasp.width * 100:.1f} cm wide; the gripper opens "
+                                     f'{GRIPPER_OPEN * 100:.1f} cm')
+        point = np.asarray(grasp.position, float).copy()
+        point[2] = max(point[2], MIN_EE_HEIGHT)
+        check_reach(point, self.name, f"'{obj.id}'")
+        yaw = wrap_half_turn(2.0 * math.atan2(obj.quaternion[3], obj.quaternion[0]))
+        return {'grasp': point, 'width': np.array([grasp.width]), 'height': np.array([float(obj.extent[2])]),
+                'center': np.asarray(obj.position, float).copy(), 'yaw': np.array([yaw])}
+
+    def feasibility(self, args, scene) -> Tuple[float, str]:
+        score, why, _ = _feasible_object(self, scene, args['object'], 'object', 'graspable')
+        return (score if 'out of reach' not in why else 0.0), why
+
+    def observation(self, robot, targets, args) -> np.ndarray:
+        rel = targets['grasp'] - robot.position
+        return np.array(self.base_observation(robot) + rel.tolist()
+                        + [float(targets['width'][0]), float(targets['height'][0])], np.float32)
+
+    def _holding(self, robot: RobotObservation, targets: Targets) -> bool:
+        return CLOSED_WIDTH < robot.gripper_width < float(targets['width'][0]) + 0.01
+
+    def progress(self, robot, targets, args) -> Progress:
+        offset = targets['grasp'] - robot.position
+        if self._holding(robot, targets):
+            lifted = -offset[2]
+            return Progress('lift', float(np.clip(0.6 + 0.4 * lifted / LIFT, 0.0, 1.0)), max(0.0, LIFT - lifted))
+        distance = float(np.linalg.norm(offset))
+        return Progress('approach' if distance > 0.01 else 'grasp', float(np.clip(0.5 - distance, 0.0, 0.5)),
+                        distance)
+
+    def finished(self, robot, targets, args) -> bool:
+        return self._holding(robot, targets) and robot.position[2] - targets['grasp'][2] >= LIFT - 0.01
+
+    def success(self, robot, scene, targets, args) -> Tuple[bool, str]:
+        if scene is None:
+            return False, 'no scene to check the object in'
+        if robot.gripper_width <= CLOSED_WIDTH:
+            return False, 'the gripper closed on nothing'
+        try:
+            obj = find_object(scene, args['object'], self.name, 'object')
+        except SkillArgumentError as err:
+            # Between the fingers an object is often hidden from the camera: then the
+            # gripper's opening and the lift say it is held.
+            raised = float(robot.position[2] - targets['grasp'][2])
+            if self._holding(robot, targets) and raised >= LIFT_SUCCESS:
+                return True, (f"held: the gripper holds something {robot.gripper_width * 100:.1f} cm wide "
+                              f'{raised * 100:.1f} cm above the grasp point (the object is hidden from the camera)')
+            return False, str(err)
+        lifted = float(obj.position[2] - targets['center'][2])
+        if lifted < LIFT_SUCCESS:
+            return False, f"'{obj.id}' rose {lifted * 100:.1f} cm (needs {LIFT_SUCCESS * 100:.0f} cm)"
+        return True, f"'{obj.id}' is held {lifted * 100:.1f} cm above where it was"
+
+
+# --- place -------------------------------------------------------------------------------------------------
+
+
+class PlaceSkill(ArmSkill):
+    name = 'place'
+    description = ('Put the held object on a support (a box, cylinder or pad top) or into a container (a bowl), '
+                   'then open and retreat.')
+    args = (ArgSpec('object', 'object', 'the held object'),
+            ArgSpec('target', 'object', 'where to put it: a container or a support'))
+    max_duration_s = 12.0
+    slots = (('place_dx', True), ('place_dy', True), ('place_dz', True), ('held_dx', True), ('held_dy', True),
+             ('held_dz', True), ('target_radius', True), ('container', True))
+
+    def targets(self, args, scene, robot) -> Targets:
+        held = find_object(scene, args['object'], self.name, 'object')
+        target = find_object(scene, args['target'], self.name, 'target')
+        if held.id == target.id:
+            raise SkillArgumentError('place: the object and the target are the same')
+        container = target.affordances.get('container', 0.0) >= 0.5
+        if not container:
+            self.validate_scene_object(target, 'support')
+        point = keypoint(target, 'opening' if container else 'top', self.name)
+        check_reach(point, self.name, f"'{target.id}'")
+        bottom = keypoint(held, 'bottom', self.name)
+        offset = bottom - robot.position
+        centre_offset = np.asarray(held.position, float)[:2] - robot.position[:2]
+        if (offset[2] > -0.005 or float(np.hypot(*centre_offset)) > 0.03
+                or not CLOSED_WIDTH < robot.gripper_width < float(min(held.extent[0], held.extent[1])) + 0.01):
+            raise SkillArgumentError(f"place: '{held.id}' is not between the closed fingers: is it held?")
+        radius = float(min(target.extent[0], target.extent[1]) / 2.0)
+        return {'place': point, 'held_offset': offset, 'radius': np.array([radius]),
+                'container': np.array([1.0 if container else 0.0]), 'target_center': np.asarray(target.position).copy(),
+                'target_extent': np.asarray(target.extent, float).copy(),
+                'target_quaternion': np.asarray(target.quaternion, float).copy(),
+                'yaw': np.array([gripper_yaw(robot.quaternion)])}
+
+    def release_height(self, targets: Targets) -> float:
+        """The ee z at which the held object's bottom is just over the support (or clears the rim)."""
+        clearance = 0.015 if targets['container'][0] > 0.5 else 0.012
+        return float(targets['place'][2] - targets['held_offset'][2] + clearance)
+
+    def feasibility(self, args, scene) -> Tuple[float, str]:
+        _held_score, why, held = _feasible_object(self, scene, args['object'], 'object', 'graspable')
+        if held is None:
+            return 0.0, why
+        try:
+            target = find_object(scene, args['target'], self.name, 'target')
+        except SkillArgumentError as err:
+            return 0.0, str(err)
+        score = max(target.affordances.get('container', 0.0), target.affordances.get('support', 0.0))
+        if min(target.extent[0], target.extent[1]) < max(held.extent[0], held.extent[1]) * 0.9:
+            score *= 0.3
+        return float(score), f"'{target.id}' holds things with score {score:.2f}"
+
+    def observation(self, robot, targets, args) -> np.ndarray:
+        rel = targets['place'] - robot.position
+        return np.array(self.base_observation(robot) + rel.tolist() + targets['held_offset'].tolist()
+                        + [float(targets['radius'][0]), float(targets['container'][0])], np.float32)
+
+    def progress(self, robot, targets, args) -> Progress:
+        offset = targets['place'] - robot.position
+        horizontal = float(np.hypot(offset[0], offset[1]))
+        if robot.gripper_width > 0.06:
+            return Progress('retreat', 0.9, -1.0)
+        phase = 'transport' if horizontal > 0.01 else 'lower'
+        return Progress(phase, float(np.clip(0.8 - horizontal, 0.0, 0.8)), horizontal)
+
+    def finished(self, robot, targets, args) -> bool:
+        return robot.gripper_width > 0.07 and robot.position[2] >= self.release_height(targets) + RETREAT - 0.01
+
+    def success(self, robot, scene, targets, args) -> Tuple[bool, str]:
+        if scene is None:
+            return False, 'no scene to check the object in'
+        try:
+            held = find_object(scene, args['object'], self.name, 'object')
+        except SkillArgumentError as err:
+            return False, str(err)
+        if robot.gripper_width < 0.06:
+            return False, 'the gripper did not let go'
+        centre, extent = targets['target_center'], targets['target_extent']
+        yaw = 2.0 * math.atan2(targets['target_quaternion'][3], targets['target_quaternion'][0])
+        d = np.asarray(held.position[:2], float) - centre[:2]
+        c, s = math.cos(yaw), math.sin(yaw)
+        local = np.array([c * d[0] + s * d[1], -s * d[0] + c * d[1]])
+        inside = (abs(local[0]) <= extent[0] / 2.0 and abs(local[1]) <= extent[1] / 2.0
+                  and float(np.hypot(*local)) <= max(extent[0], extent[1]) / 2.0)
+        surface = float(targets['place'][2])
+        bottom = float(held.position[2] - (held.extent[2] / 2.0))
+        resting = bottom <= surface + 0.02
+        where = 'in' if targets['container'][0] > 0.5 else 'on'
+        if not inside:
+            return False, f"'{held.id}' is {np.hypot(*d) * 100:.1f} cm from the target's centre, outside it"
+        if not resting:
+            return False, f"'{held.id}' is not resting {where} the target (bottom at {bottom:.3f} m)"
+        return True, f"'{held.id}' is {where} the target, {np.hypot(*d) * 100:.1f} cm from its centre"
+
+
+# --- push ----------------------------------------------------------------------------------------------------
+
+
+class PushSkill(ArmSkill):
+    name = 'push'
+    description = ('Push an object across the table with the closed gripper: direction in degrees '
+                   '(0 = away from the robot, +x; 90 = left, +y) and distance.')
+    args = (ArgSpec('object', 'object', 'the object to push'),
+            ArgSpec('direction', 'number', 'push direction about z, from +x (forward) toward +y (left)',
+                    minimum=-180.0, maximum=180.0, unit='deg'),
+            ArgSpec('distance', 'number', 'how far to push', minimum=0.03, maximum=0.2, unit='m'))
+    max_duration_s = 12.0
+    slots = (('object_dx', True), ('object_dy', True), ('object_dz', True), ('pre_dx', True), ('pre_dy', True),
+             ('pre_dz', True), ('end_dx', True), ('end_dy', True), ('end_dz', True), ('dir_x', False),
+             ('dir_y', False), ('distance', False))
+    direction_tolerance_deg = 25.0
+    distance_tolerance = 0.3
+
+    @staticmethod
+    def unit(args: Dict[str, Any]) -> np.ndarray:
+        a = math.radians(float(args['direction']))
+        return np.array([math.cos(a), math.sin(a), 0.0])
+
+    def targets(self, args, scene, robot) -> Targets:
+        obj = find_object(scene, args['object'], self.name, 'object')
+        self.validate_scene_object(obj, 'pushable')
+        unit = self.unit(args)
+        centre = np.asarray(obj.position, float).copy()
+        yaw = 2.0 * math.atan2(obj.quaternion[3], obj.quaternion[0])
+        c, s = math.cos(yaw), math.sin(yaw)
+        along_x, along_y = abs(unit[0] * c + unit[1] * s), abs(-unit[0] * s + unit[1] * c)
+        if obj.label == 'box':
+            half = min(obj.extent[0] / 2.0 / max(along_x, 1e-9), obj.extent[1] / 2.0 / max(along_y, 1e-9))
+        else:
+            half = float(obj.extent[0] / 2.0)
+        back = half + FINGER_HALF_THICKNESS
+        pre = centre - unit * (back + PUSH_CLEARANCE)
+        end = centre + unit * (float(args['distance']) - back)
+        pre[2] = end[2] = PUSH_HEIGHT
+        for point, what in ((pre, 'the push start'), (end, 'the push end'),
+                            (centre + unit * float(args['distance']), 'the pushed object')):
+            check_reach(point, self.name, what)
+        return {'object': centre, 'pre': pre, 'end': end, 'yaw': np.array([wrap_half_turn(float(
+            math.atan2(unit[1], unit[0])))])}
+
+    def feasibility(self, args, scene) -> Tuple[float, str]:
+        score, why, _ = _feasible_object(self, scene, args['object'], 'object', 'pushable')
+        return (score if 'out of reach' not in why else 0.0), why
+
+    def observation(self, robot, targets, args) -> np.ndarray:
+        p = robot.position
+        unit = self.unit(args)
+        return np.array(self.base_observation(robot) + (targets['object'] - p).tolist() + (targets['pre'] - p).tolist()
+                        + (targets['end'] - p).tolist() + [unit[0], unit[1], float(args['distance'])], np.float32)
+
+    def progress(self, robot, targets, args) -> Progress:
+        line = targets['end'] - targets['pre']
+        t = float(np.clip(np.dot(robot.position - targets['pre'], line) / max(float(line @ line), 1e-9), 0, 1))
+        low = robot.position[2] < PUSH_HEIGHT + 0.02
+        phase = 'push' if low and t > 0.0 else ('approach' if t < 0.5 else 'retreat')
+        return Progress(phase, t, float(np.linalg.norm(targets['end'] - robot.position)))
+
+    def finished(self, robot, targets, args) -> bool:
+        retreat = targets['end'] + np.array([0.0, 0.0, RETREAT])
+        return float(np.linalg.norm(retreat - robot.position)) < 0.02
+
+    def success(self, robot, scene, targets, args) -> Tuple[bool, str]:
+        if scene is None:
+            return False, 'no scene to check the object in'
+        try:
+            obj = find_object(scene, args['object'], self.name, 'object')
+        except SkillArgumentError as err:
+            return False, str(err)
+        moved = np.asarray(obj.position[:2], float) - targets['object'][:2]
+        distance = float(np.linalg.norm(moved))
+        wanted = float(args['distance'])
+        angle = math.degrees(math.atan2(moved[1], moved[0])) if distance > 1e-6 else 180.0
+        error = abs((angle - float(args['direction']) + 180.0) % 360.0 - 180.0)
+        summary = f"'{obj.id}' moved {distance * 100:.1f} cm at {angle:.0f} deg (asked {wanted * 100:.1f} cm at " \
+                  f"{float(args['direction']):.0f} deg)"
+        if abs(distance - wanted) > self.distance_tolerance * wanted:
+            return False, summary + ': distance off by more than 30%'
+        if error > self.direction_tolerance_deg:
+            return False, summary + f': direction off by {error:.0f} deg'
+        return True, summary
+
+
+ARM_SKILL_CLASSES = {'reach': ReachSkill, 'pick': PickSkill, 'place': PlaceSkill, 'push': PushSkill}
+
+
+def arm_skills() -> Dict[str, ArmSkill]:
+    """One instance of each arm skill, by name."""
+    return {name: cls() for name, cls in ARM_SKILL_CLASSES.items()}

@@ -1,0 +1,412 @@
+"""The simulated environment arm skills train and are evaluated in.
+
+One `ArmEnv` owns a `World` built from a seeded random scene made for one
+skill (a graspable object for pick, an object held over a container or
+support for place, a free object and a clear path for push, a keypoint or a
+free point for reach), an `ArmDriver` on the sim backends, and the clock:
+`advance()` steps the physics at 500 Hz and calls `driver.update()` every
+`TICK` (10 ms), as the sim node and the driver node do at run time.
+
+What a skill sees comes through the same doors as on the robot:
+`observe()` builds a `RobotObservation` from the driver's state, and
+`perceive()` a `PerceivedScene` whose object poses are the simulator's with
+Gaussian noise of a few millimetres (what the perception pipeline gives) and
+whose keypoints and affordances come from perception's own functions.
+`ground_truth_*` is the privilege of experts and data generation only; no
+skill method reads it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+import numpy as np
+
+from skill_stack.drivers.arm import ArmDriver
+from skill_stack.drivers.config import ArmConfig, load_arm_config
+from skill_stack.drivers.ik import ArmIK
+from skill_stack.drivers.sim_backends import SimGripperBackend, SimJointBackend
+from skill_stack.perception.affordances import affordances
+from skill_stack.perception.types import Keypoint, PerceivedObject, PerceivedScene
+from skill_stack.sim.footprint import Circle, Rectangle, footprint, overlaps
+from skill_stack.sim.objects import body_name
+from skill_stack.sim.random_scenes import random_object
+from skill_stack.sim.scene_file import COLORS, SceneFileError, SceneSpec, parse_scene
+from skill_stack.sim.world import World
+
+TICK = 0.01  # s between driver.update() calls (100 Hz), as the driver node runs
+POSITION_NOISE = 0.002  # m, standard deviation of perceived object positions
+FINGERTIP_BELOW_EE = 0.02  # the fingertips reach this far below the ee frame (urdf/arm.urdf)
+MIN_EE_HEIGHT = 0.024  # ee z that keeps the fingertips just off the table
+ARM_SKILLS = ('reach', 'pick', 'place', 'push')
+# Where task objects are drawn: radius from the arm base and bearing, well inside its reach.
+TASK_RADIUS = (0.38, 0.56)
+TASK_BEARING = math.radians(50.0)
+
+
+@dataclass
+class ArmTask:
+    """One episode's task: the skill's arguments and what the episode started from."""
+
+    skill: str
+    args: Dict[str, Any]
+    seed: int
+    info: Dict[str, Any] = field(default_factory=dict)  # privileged: what the generator chose
+
+
+def yaw_of(quaternion: np.ndarray) -> float:
+    """Yaw about world z of a body whose z axis is (nearly) vertical; w, x, y, z."""
+    w, _x, _y, z = quaternion
+    return 2.0 * math.atan2(z, w) if abs(w) + abs(z) > 1e-9 else 0.0
+
+
+def wrap_half_turn(angle: float) -> float:
+    """An angle in [-pi/2, pi/2): a parallel gripper is the same turned by half a turn."""
+    return (angle + math.pi / 2.0) % math.pi - math.pi / 2.0
+
+
+def down_quaternion(yaw: float) -> np.ndarray:
+    """w, x, y, z of the gripper pointing straight down, its finger axis (ee y) at ``yaw`` from world y."""
+    return np.array([0.0, -math.sin(yaw / 2.0), math.cos(yaw / 2.0), 0.0])
+
+
+def gripper_yaw(quaternion: np.ndarray) -> float:
+    """Inverse of `down_quaternion` for any down-pointing ee: the yaw of its finger axis."""
+    w, x, y, z = quaternion
+    # second column of the rotation matrix: the ee y axis in the world
+    ey_x = 2.0 * (x * y - w * z)
+    ey_y = 1.0 - 2.0 * (x * x + z * z)
+    return math.atan2(-ey_x, ey_y)
+
+
+class ArmEnv:
+    """A seeded arm world for one skill; see the module docstring."""
+
+    def __init__(self, skill: str, position_noise: float = POSITION_NOISE, config: Optional[ArmConfig] = None,
+                 distractors: Tuple[int, int] = (0, 3)):
+        if skill not in ARM_SKILLS:
+            raise ValueError(f'no arm environment for skill {skill!r}; arm skills are {ARM_SKILLS}')
+        self.skill = skill
+        self.position_noise = position_noise
+        self.config = config if config is not None else load_arm_config()
+        self.distractors = distractors
+        self.world: Optional[World] = None
+        self.driver: Optional[ArmDriver] = None
+        self._ik: Optional[ArmIK] = None
+        self.rng = np.random.default_rng(0)
+        self.task: Optional[ArmTask] = None
+
+    # --- episodes -------------------------------------------------------------------
+
+    def reset(self, seed: int) -> ArmTask:
+        """A new random scene and task for ``seed``; the arm at home, gripper open (place: holding)."""
+        rng = np.random.default_rng(seed)
+        for _attempt in range(20):
+            scene, args, info = _GENERATORS[self.skill](rng, self.distractors)
+            self._build(scene)
+            self.rng = np.random.default_rng([seed, 1])
+            self.task = ArmTask(self.skill, args, seed, info)
+            if self.skill != 'place':
+                return self.task
+            # Place starts from a held object: the scripted expert picks it up first.
+            from skill_stack.skills.arm_experts import scripted_grasp  # here: the expert builds on this module
+            if scripted_grasp(self, args['object'], lift=float(rng.uniform(0.06, 0.12))):
+                return self.task
+        raise RuntimeError(f'{self.skill}: could not set up a task for seed {seed} in 20 attempts')
+
+    def _build(self, scene: SceneSpec) -> None:
+        if self.world is not None:
+            self.world.close()
+        self.world = World(scene)
+        world = self.world
+        if self._ik is None:
+            self._ik = ArmIK(self.config.ik, self.config.limits(order=world.joint_names))
+        self.driver = ArmDriver(SimJointBackend(world), SimGripperBackend(world), self.config,
+                                clock=lambda: world.time, ik=self._ik)
+        self.driver.connect()
+        self.driver.update()
+
+    def close(self) -> None:
+        if self.world is not None:
+            self.world.close()
+            self.world = None
+
+    # --- the robot's and perception's view ----------------------------------------------
+
+    @property
+    def time(self) -> float:
+        return self.world.time
+
+    def observe(self):
+        """RobotObservation from the driver's state (what the skill server gets on the real arm too)."""
+        from skill_stack.skills.base import RobotObservation
+
+        state = self.driver.state()
+        return RobotObservation(embodiment='arm', position=np.asarray(state.ee_position, float),
+                                quaternion=np.asarray(state.ee_quaternion, float),
+                                joints=np.asarray(state.joints.positions, float),
+                                gripper_width=float(state.gripper_width), stamp=float(state.joints.stamp))
+
+    def perceive(self, noise: Optional[float] = None) -> PerceivedScene:
+        """The scene as perception reports it: poses with noise, keypoints and affordances from perception."""
+        sigma = self.position_noise if noise is None else noise
+        objects: List[PerceivedObject] = []
+        for spec in self.world.scene.objects:
+            position, quaternion = self.ground_truth_pose(spec.name)
+            position = position + self.rng.normal(0.0, sigma, 3)
+            label, extent, yaw = _shape_of(spec, quaternion)
+            color = spec.color if isinstance(spec.color, str) else 'white'
+            objects.append(PerceivedObject(
+                id=spec.name, label=label, color=color, position=position,
+                quaternion=np.array([math.cos(yaw / 2.0), 0.0, 0.0, math.sin(yaw / 2.0)]), extent=extent,
+                confidence=1.0, keypoints=object_keypoints(label, position, yaw, extent),
+                affordances=affordances(label, extent)))
+        return PerceivedScene(objects=objects, support_height=0.0, stamp=self.world.time)
+
+    # --- acting -------------------------------------------------------------------------------
+
+    def apply(self, command) -> None:
+        """Send an ArmCommand through the driver's safety layer (CommandError when refused)."""
+        self.driver.command_pose(command.ee_position, command.ee_quaternion)
+        self.driver.command_gripper(command.gripper_width)
+
+    def advance(self, seconds: float) -> None:
+        """Let ``seconds`` of simulated time pass: physics at 500 Hz, driver.update() every TICK."""
+        steps = max(1, round(TICK / self.world.timestep))
+        for _ in range(max(1, round(seconds / TICK))):
+            self.driver.update()
+            self.world.step(steps)
+
+    def hold(self, reason: str) -> None:
+        """Stop the arm where it is (the driver's e-stop: hold now, refuse commands) and let it settle."""
+        self.driver.estop(reason)
+        self.advance(0.1)
+
+    # --- ground truth: experts, data generation and benchmarks only --------------------------
+
+    def ground_truth_pose(self, name: str) -> Tuple[np.ndarray, np.ndarray]:
+        body = self.world.data.body(body_name(name))
+        return body.xpos.copy(), body.xquat.copy()
+
+    def ground_truth_spec(self, name: str):
+        return self.world.scene.object(name)
+
+
+GRASP_DEPTH = 0.02  # m below the top where the fingertips close (perception/keypoints.py)
+BOWL_WALL_GRIP = 0.02
+_SIDES = {'left': (0.0, 1.0), 'right': (0.0, -1.0), 'front': (-1.0, 0.0), 'back': (1.0, 0.0)}
+
+
+def object_keypoints(label: str, centre: np.ndarray, yaw: float, extent: np.ndarray) -> List[Keypoint]:
+    """Keypoints of an upright object with perception's names and conventions (perception/keypoints.py):
+    centre, top, bottom, the four sides at centre height, a top-down grasp (boxes, cylinders, spheres),
+    and for bowls the rim nearest the robot and the opening. Kept here so training does not depend on
+    the camera pipeline; the names and geometry match what it reports."""
+    centre = np.asarray(centre, float)
+    up = np.array([0.0, 0.0, 1.0])
+    height = float(extent[2])
+    top, bottom = centre + up * height / 2.0, centre - up * height / 2.0
+    points = [Keypoint('center', centre.copy()), Keypoint('top', top), Keypoint('bottom', bottom)]
+    for name, (dx, dy) in _SIDES.items():
+        if label == 'box':
+            c, s = math.cos(yaw), math.sin(yaw)
+            ax, ay = abs(dx * c + dy * s), abs(-dx * s + dy * c)
+            reach = min(extent[0] / 2.0 / ax if ax > 1e-9 else math.inf,
+                        extent[1] / 2.0 / ay if ay > 1e-9 else math.inf)
+        else:
+            reach = extent[0] / 2.0
+        points.append(Keypoint(name, centre + np.array([dx, dy, 0.0]) * reach))
+    if label in ('box', 'cylinder', 'sphere'):
+        width = float(min(extent[0], extent[1]))
+        points.append(Keypoint('grasp', top - up * min(GRASP_DEPTH, height / 2.0), direction=-up, width=width))
+    elif label == 'bowl':
+        rim = points[6].position + up * height / 2.0  # front side, at rim height
+        points += [Keypoint('rim', rim), Keypoint('opening', top.copy(), direction=-up),
+                   Keypoint('grasp', rim - up * min(GRASP_DEPTH, height / 2.0), direction=-up, width=BOWL_WALL_GRIP,
+                            confidence=0.7)]
+    return points
+
+
+def _shape_of(spec, quaternion: np.ndarray) -> Tuple[str, np.ndarray, float]:
+    """(label, extent x/y/height with x the longer side, yaw) as perception estimates them."""
+    if spec.shape == 'box':
+        sx, sy, sz = spec.size
+        yaw = yaw_of(quaternion)
+        if sx < sy:
+            sx, sy, yaw = sy, sx, yaw + math.pi / 2.0
+        return 'box', np.array([sx, sy, sz]), wrap_half_turn(yaw)
+    diameter = 2.0 * spec.size[0]
+    return spec.shape, np.array([diameter, diameter, spec.height]), 0.0
+
+
+# --- task generators ----------------------------------------------------------------------------
+
+
+def _task_xy(rng: np.random.Generator, radius: Tuple[float, float] = TASK_RADIUS,
+             bearing: float = TASK_BEARING) -> List[float]:
+    r = math.sqrt(rng.uniform(radius[0] ** 2, radius[1] ** 2))
+    a = rng.uniform(-bearing, bearing)
+    return [round(r * math.cos(a), 4), round(r * math.sin(a), 4)]
+
+
+def _color(rng: np.random.Generator) -> str:
+    return str(rng.choice(list(COLORS)))
+
+
+def _small_graspable(rng: np.random.Generator, name: str, max_width: float = 0.06,
+                     shapes: Tuple[str, ...] = ('box', 'cylinder', 'sphere')) -> Dict[str, Any]:
+    shape = str(rng.choice(shapes))
+    if shape == 'box':
+        a, b = rng.uniform(0.03, max_width), rng.uniform(0.03, 0.07)
+        size = [a, b, rng.uniform(0.03, 0.08)]
+    elif shape == 'cylinder':
+        size = [rng.uniform(0.015, max_width / 2.0), rng.uniform(0.03, 0.08)]
+    else:
+        size = [rng.uniform(0.016, min(0.025, max_width / 2.0))]
+    return {'name': name, 'shape': shape, 'color': _color(rng), 'size': [round(float(s), 4) for s in size],
+            'yaw': round(float(rng.uniform(-math.pi, math.pi)), 4)}
+
+
+def _place(rng: np.random.Generator, placed: List[Dict[str, Any]], obj: Dict[str, Any],
+           draw: Callable[[], List[float]], min_gap: float = 0.03, keep_clear: Optional[Callable] = None,
+           attempts: int = 200) -> bool:
+    """Put ``obj`` at a drawn position where the scene stays valid and ``min_gap`` from everything placed."""
+    for _ in range(attempts):
+        obj['position'] = draw()
+        try:
+            scene = parse_scene({'embodiment': 'arm', 'objects': [*placed, obj]})
+        except SceneFileError:
+            continue
+        new = _grown(footprint(scene.objects[-1]), min_gap / 2.0)
+        if any(overlaps(new, _grown(footprint(other), min_gap / 2.0)) for other in scene.objects[:-1]):
+            continue
+        if keep_clear is not None and not keep_clear(scene.objects[-1]):
+            continue
+        placed.append(dict(obj))
+        return True
+    return False
+
+
+def _grown(shape, margin: float):
+    if isinstance(shape, Circle):
+        return Circle(shape.x, shape.y, shape.radius + margin)
+    return Rectangle(shape.x, shape.y, shape.half_x + margin, shape.half_y + margin, shape.yaw)
+
+
+def _add_distractors(rng: np.random.Generator, placed: List[Dict[str, Any]], count: Tuple[int, int],
+                     keep_clear: Optional[Callable] = None, min_gap: float = 0.05) -> None:
+    for i in range(int(rng.integers(count[0], count[1] + 1))):
+        obj = random_object(rng, f'd{i}', max_height=0.10)
+        _place(rng, placed, obj, lambda: _task_xy(rng, (0.25, 0.62), math.radians(60.0)), min_gap=min_gap,
+               keep_clear=keep_clear, attempts=30)
+
+
+def _scene(objects: List[Dict[str, Any]], rng: np.random.Generator) -> SceneSpec:
+    seed = int(rng.integers(0, 2**31 - 1))
+    return parse_scene({'embodiment': 'arm', 'seed': seed, 'objects': objects}, source=f'arm task (seed {seed})')
+
+
+def _generate_pick(rng, distractors):
+    while True:
+        placed: List[Dict[str, Any]] = []
+        target = _small_graspable(rng, 'target')
+        if _place(rng, placed, target, lambda: _task_xy(rng)):
+            break
+    _add_distractors(rng, placed, distractors)
+    return _scene(placed, rng), {'object': 'target'}, {'shape': target['shape']}
+
+
+def _generate_place(rng, distractors):
+    while True:
+        placed: List[Dict[str, Any]] = []
+        kind = str(rng.choice(['bowl', 'pad', 'box', 'cylinder']))
+        if kind == 'bowl':
+            size = [rng.uniform(0.065, 0.09), rng.uniform(0.03, 0.05)]
+        elif kind == 'pad':
+            size = [rng.uniform(0.05, 0.08)]
+        elif kind == 'box':
+            size = [rng.uniform(0.07, 0.1), rng.uniform(0.07, 0.1), rng.uniform(0.02, 0.05)]
+        else:
+            size = [rng.uniform(0.04, 0.055), rng.uniform(0.02, 0.05)]
+        support = {'name': 'target', 'shape': kind, 'color': _color(rng), 'size': [round(float(s), 4) for s in size],
+                   'yaw': round(float(rng.uniform(-math.pi, math.pi)), 4)}
+        held = _small_graspable(rng, 'held', max_width=0.045, shapes=('box', 'cylinder'))
+        if kind != 'bowl':
+            held['size'][-1] = round(float(min(held['size'][-1], 0.06)), 4)
+        if held['shape'] == 'box':
+            held['size'][1] = round(float(min(held['size'][1], 0.05)), 4)
+        if (_place(rng, placed, support, lambda: _task_xy(rng))
+                and _place(rng, placed, held, lambda: _task_xy(rng), min_gap=0.08)):
+            break
+    _add_distractors(rng, placed, distractors)
+    return _scene(placed, rng), {'object': 'held', 'target': 'target'}, {'target_shape': kind}
+
+
+def _generate_push(rng, distractors):
+    while True:
+        placed: List[Dict[str, Any]] = []
+        obj = _small_graspable(rng, 'target', max_width=0.06, shapes=('box', 'cylinder'))
+        width = min(obj['size'][:2]) if obj['shape'] == 'box' else 2.0 * obj['size'][0]
+        # Tall, slender things topple when pushed: keep height within 1.5 widths.
+        obj['size'][-1] = round(float(min(max(obj['size'][-1], 0.035), 1.5 * width)), 4)
+        direction = float(rng.uniform(-180.0, 180.0))
+        distance = float(rng.uniform(0.05, 0.15))
+        if not _place(rng, placed, obj, lambda: _task_xy(rng)):
+            continue
+        start = np.array(placed[0]['position'])
+        unit = np.array([math.cos(math.radians(direction)), math.sin(math.radians(direction))])
+        end = start + distance * unit
+        pre = start - 0.08 * unit
+        ok = all(0.37 <= float(np.hypot(*p)) <= 0.57 and p[0] > 0.05 for p in (end, pre))
+        if ok:
+            break
+
+    def clear_of_path(spec) -> bool:
+        shape = footprint(spec)
+        centre = np.array([shape.x, shape.y])
+        reach = shape.radius if isinstance(shape, Circle) else math.hypot(shape.half_x, shape.half_y)
+        return _segment_distance(centre, pre, end) > reach + 0.08
+
+    _add_distractors(rng, placed, distractors, keep_clear=clear_of_path)
+    return (_scene(placed, rng), {'object': 'target', 'direction': round(direction, 2), 'distance': round(distance, 4)},
+            {})
+
+
+def _segment_distance(p: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
+    ab = b - a
+    t = float(np.clip(np.dot(p - a, ab) / max(float(np.dot(ab, ab)), 1e-12), 0.0, 1.0))
+    return float(np.linalg.norm(p - (a + t * ab)))
+
+
+def _generate_reach(rng, distractors):
+    placed: List[Dict[str, Any]] = []
+    if rng.uniform() < 0.5:
+        while True:
+            placed = []
+            obj = random_object(rng, 'target', max_height=0.10)
+            if not _place(rng, placed, obj, lambda: _task_xy(rng)):
+                continue
+            part = str(rng.choice(['top', 'center', 'left', 'right', 'front', 'back']))
+            height = round(float(rng.uniform(0.03, 0.12)), 3)
+            if part != 'top':
+                height = round(float(rng.uniform(0.06, 0.14)), 3)  # above the object, not into it
+            side = {'left': (0, 1), 'right': (0, -1), 'front': (-1, 0), 'back': (1, 0)}.get(part, (0, 0))
+            reach = 0.5 * max(obj['size'][:2]) if obj['shape'] == 'box' else obj['size'][0]
+            x, y = obj['position'][0] + side[0] * reach, obj['position'][1] + side[1] * reach
+            if 0.37 <= math.hypot(x, y) <= 0.6:  # the keypoint itself in top-down reach
+                break
+        args: Dict[str, Any] = {'object': 'target', 'part': part, 'height': height}
+        _add_distractors(rng, placed, distractors)
+    else:
+        xy = _task_xy(rng, (0.37, 0.58), math.radians(60.0))
+        point = [xy[0], xy[1], round(float(rng.uniform(0.05, 0.3)), 4)]
+        args = {'point': point}
+        _add_distractors(rng, placed, distractors,
+                         keep_clear=lambda spec: math.hypot(footprint(spec).x - xy[0], footprint(spec).y - xy[1])
+                         > 0.12)
+    return _scene(placed, rng), args, {}
+
+
+_GENERATORS = {'pick': _generate_pick, 'place': _generate_place, 'push': _generate_push, 'reach': _generate_reach}

@@ -1,0 +1,170 @@
+"""Arm skills: argument schemas, grounding and rejection reasons, feasibility, and the episode runner's safety."""
+
+import math
+
+import numpy as np
+import pytest
+
+from skill_stack.perception.affordances import affordances
+from skill_stack.perception.types import PerceivedObject, PerceivedScene
+from skill_stack.skills.arm import (
+    GRIPPER_OPEN,
+    MAX_STEP,
+    PickSkill,
+    PlaceSkill,
+    PushSkill,
+    ReachSkill,
+    arm_skills,
+)
+from skill_stack.skills.arm_env import ArmEnv, down_quaternion, gripper_yaw, object_keypoints
+from skill_stack.skills.base import RobotObservation
+from skill_stack.skills.episodes import run_episode
+from skill_stack.skills.schema import SkillArgumentError
+
+
+def perceived(name, label, position, extent, yaw=0.0, color='red'):
+    position = np.asarray(position, float)
+    extent = np.asarray(extent, float)
+    return PerceivedObject(id=name, label=label, color=color, position=position,
+                           quaternion=np.array([math.cos(yaw / 2), 0, 0, math.sin(yaw / 2)]), extent=extent,
+                           confidence=1.0, keypoints=object_keypoints(label, position, yaw, extent),
+                           affordances=affordances(label, extent))
+
+
+@pytest.fixture
+def scene():
+    return PerceivedScene(objects=[
+        perceived('red_cube', 'box', [0.45, 0.05, 0.02], [0.04, 0.04, 0.04]),
+        perceived('blue_bowl', 'bowl', [0.45, -0.15, 0.02], [0.16, 0.16, 0.04], color='blue'),
+        perceived('green_pad', 'pad', [0.5, 0.2, 0.0025], [0.12, 0.12, 0.005], color='green'),
+        perceived('far_cube', 'box', [0.9, 0.0, 0.02], [0.04, 0.04, 0.04], color='yellow'),
+        perceived('huge_box', 'box', [0.4, 0.3, 0.05], [0.2, 0.15, 0.1], color='white'),
+    ])
+
+
+def robot_at(position=(0.3, 0.0, 0.3), width=GRIPPER_OPEN):
+    return RobotObservation(embodiment='arm', position=np.asarray(position, float), quaternion=down_quaternion(0.0),
+                            gripper_width=width)
+
+
+def test_every_arm_skill_describes_itself():
+    skills = arm_skills()
+    assert sorted(skills) == ['pick', 'place', 'push', 'reach']
+    for skill in skills.values():
+        described = skill.describe()
+        assert described['embodiment'] == 'arm'
+        assert described['args']
+        assert skill.keypoint_slots().shape == (skill.obs_dim,)
+
+
+@pytest.mark.parametrize(('skill', 'args', 'message'), [
+    (PickSkill(), {}, "missing argument 'object'"),
+    (PickSkill(), {'object': 'red_cube', 'speed': 1}, 'unknown argument'),
+    (PlaceSkill(), {'object': 'red_cube'}, "missing argument 'target'"),
+    (PushSkill(), {'object': 'red_cube', 'direction': 0.0, 'distance': 0.5}, 'above the maximum'),
+    (PushSkill(), {'object': 'red_cube', 'direction': 270.0, 'distance': 0.1}, 'above the maximum'),
+    (PushSkill(), {'object': 'red_cube', 'direction': 'left', 'distance': 0.1}, 'finite number'),
+    (ReachSkill(), {}, "exactly one of 'object' and 'point'"),
+    (ReachSkill(), {'object': 'red_cube', 'point': [0.4, 0, 0.2]}, "exactly one of 'object' and 'point'"),
+    (ReachSkill(), {'point': [0.4, 0.0]}, '[x, y, z]'),
+    (ReachSkill(), {'object': 'red_cube', 'part': 'handle'}, 'must be one of'),
+])
+def test_schema_rejects_with_reason(skill, args, message):
+    with pytest.raises(SkillArgumentError, match=message.replace('[', r'\[').replace(']', r'\]')):
+        skill.validate(args)
+
+
+def test_schema_fills_defaults():
+    assert ReachSkill().validate({'object': 'red_cube'})['height'] == 0.05
+    assert PushSkill().validate({'object': 'x', 'direction': 90, 'distance': 0.1})['direction'] == 90.0
+
+
+@pytest.mark.parametrize(('skill', 'args', 'message'), [
+    (PickSkill(), {'object': 'purple_cone'}, "no match for 'purple_cone': no cone seen"),
+    (PickSkill(), {'object': 'green_pad'}, 'not graspable'),
+    (PickSkill(), {'object': 'far_cube'}, 'out of reach'),
+    (PickSkill(), {'object': 'huge_box'}, 'not graspable'),
+    (PlaceSkill(), {'object': 'red_cube', 'target': 'red_cube'}, 'the same'),
+    (PushSkill(), {'object': 'red_cube', 'direction': 180.0, 'distance': 0.2}, 'out of reach'),
+    (ReachSkill(), {'point': [0.1, 0.0, 0.05]}, 'out of reach'),
+    (ReachSkill(), {'object': 'red_cube', 'part': 'rim'}, "no 'rim' keypoint"),
+])
+def test_targets_reject_before_anything_moves(scene, skill, args, message):
+    with pytest.raises(SkillArgumentError, match=message):
+        skill.targets(skill.validate(args), scene, robot_at())
+
+
+def test_place_rejects_an_object_that_is_not_held(scene):
+    with pytest.raises(SkillArgumentError, match='is it held'):
+        PlaceSkill().targets({'object': 'red_cube', 'target': 'blue_bowl'}, scene, robot_at((0.45, 0.05, 0.02)))
+
+
+def test_objects_are_found_by_phrase(scene):
+    targets = PickSkill().targets({'object': 'red box'}, scene, robot_at())
+    assert np.allclose(targets['grasp'][:2], [0.45, 0.05])
+    with pytest.raises(SkillArgumentError, match='ambiguous'):
+        PickSkill().targets({'object': 'box'}, scene, robot_at())
+
+
+def test_feasibility_follows_affordances(scene):
+    pick, place, push, reach = PickSkill(), PlaceSkill(), PushSkill(), ReachSkill()
+    assert pick.feasibility({'object': 'red_cube'}, scene)[0] > 0.9
+    assert pick.feasibility({'object': 'green_pad'}, scene)[0] == 0.0
+    assert pick.feasibility({'object': 'far_cube'}, scene)[0] == 0.0
+    assert pick.feasibility({'object': 'nothing'}, scene)[0] == 0.0
+    assert place.feasibility({'object': 'red_cube', 'target': 'blue_bowl'}, scene)[0] > 0.9
+    assert place.feasibility({'object': 'red_cube', 'target': 'green_pad'}, scene)[0] > 0.9
+    assert push.feasibility({'object': 'red_cube', 'direction': 0, 'distance': 0.1}, scene)[0] > 0.9
+    assert push.feasibility({'object': 'green_pad', 'direction': 0, 'distance': 0.1}, scene)[0] == 0.0
+    assert reach.feasibility({'point': [0.45, 0.0, 0.2]}, scene)[0] == 1.0
+    assert reach.feasibility({'point': [0.9, 0.0, 0.2]}, scene)[0] == 0.0
+
+
+def test_command_clips_the_step_and_keeps_the_gripper_down(scene):
+    skill = PickSkill()
+    targets = skill.targets({'object': 'red_cube'}, scene, robot_at())
+    command = skill.command(np.array([0.5, 0.0, 0.0, 0.9]), robot_at((0.45, 0.0, 0.2)), targets, {})
+    assert np.linalg.norm(command.ee_position - [0.45, 0.0, 0.2]) == pytest.approx(MAX_STEP)
+    assert command.gripper_width == GRIPPER_OPEN
+    assert skill.command(np.zeros(4), robot_at(), targets, {}).gripper_width == 0.0
+    assert gripper_yaw(command.ee_quaternion) == pytest.approx(targets['yaw'][0])
+    with pytest.raises(ValueError, match='finite'):
+        skill.command(np.array([np.nan, 0, 0, 1]), robot_at(), targets, {})
+
+
+class NaNController:
+    def reset(self, skill, env, args, targets):
+        self.calls = 0
+
+    def act(self, observation, robot):
+        self.calls += 1
+        return np.array([0.01, 0.0, 0.0, 1.0]) if self.calls < 3 else np.full(4, np.nan)
+
+
+def test_nan_policy_output_holds_the_arm_and_fails_with_the_reason():
+    env = ArmEnv('reach')
+    try:
+        result = run_episode(ReachSkill(), NaNController(), env, seed=3)
+        assert not result.success
+        assert result.stopped
+        assert 'non-finite' in result.reason
+        assert env.driver.status().fault
+        assert 'e-stop' in env.driver.status().fault
+        before = env.observe().position
+        env.advance(0.5)
+        assert np.linalg.norm(env.observe().position - before) < 0.005  # held, not drifting on
+    finally:
+        env.close()
+
+
+def test_expert_episode_records_demonstrations():
+    from skill_stack.skills.arm_experts import make_expert
+
+    env = ArmEnv('reach')
+    try:
+        result = run_episode(ReachSkill(), make_expert('reach'), env, seed=5, record=True)
+    finally:
+        env.close()
+    assert result.success, result.reason
+    assert result.observations.shape == (result.steps, ReachSkill().obs_dim)
+    assert result.actions.shape == (result.steps, 4)
