@@ -23,6 +23,7 @@ from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
+from rclpy.signals import SignalHandlerOptions
 from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import CameraInfo, Image, Imu
 from std_msgs.msg import Header
@@ -260,7 +261,9 @@ def _stamp(seconds: float) -> Time:
 
 
 def main(args=None) -> int:
-    rclpy.init(args=args)
+    # Ctrl-C raises KeyboardInterrupt here instead of shutting the context down under the
+    # node's own thread, which is stopped first (destroy_node) and only then the context.
+    rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
     try:
         node = SimNode()
     except (ValueError, SceneFileError, ConfigError, OSError) as exc:

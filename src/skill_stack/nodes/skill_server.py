@@ -14,6 +14,7 @@ the robot and abort the goal.
 import json
 import sys
 import threading
+import time
 from typing import Optional
 
 import numpy as np
@@ -25,6 +26,7 @@ from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.node import Node
+from rclpy.signals import SignalHandlerOptions
 from sensor_msgs.msg import JointState
 from std_msgs.msg import Float64
 
@@ -32,8 +34,8 @@ from skill_stack.action import ExecuteSkill
 from skill_stack.msg import Scene
 from skill_stack.nodes.logging_bridge import route_python_logging
 from skill_stack.nodes.scene_convert import msg_to_scene
-from skill_stack.perception.types import PerceivedScene
-from skill_stack.skills.arm import arm_skills
+from skill_stack.perception.types import Keypoint, PerceivedObject, PerceivedScene
+from skill_stack.skills.arm import CLOSED_WIDTH, HOLDING_MAX, arm_skills, find_object
 from skill_stack.skills.base import ArmCommand, RobotObservation
 from skill_stack.skills.evaluate import checkpoint_path
 from skill_stack.skills.policy import load_checkpoint
@@ -64,6 +66,10 @@ class SkillServer(Node):
         self._ee: Optional[PoseStamped] = None
         self._driver_message = ''
         self._busy = False
+        # What the gripper holds, as seen when it was picked, and its centre relative to the
+        # end-effector: held objects are often hidden from the camera by the fingers.
+        self._held: Optional[tuple[PerceivedObject, np.ndarray]] = None
+        self.stopping = threading.Event()
         group = ReentrantCallbackGroup()
         self.create_subscription(Scene, 'scene', self.on_scene, 5, callback_group=group)
         self.create_subscription(JointState, 'joint_states', self.on_joints, 10, callback_group=group)
@@ -109,8 +115,28 @@ class SkillServer(Node):
             stamp=ee.header.stamp.sec + ee.header.stamp.nanosec * 1e-9)
 
     def scene(self) -> Optional[PerceivedScene]:
+        """The latest perceived scene, plus the held object where the camera cannot see it."""
         with self._lock:
-            return self._scene
+            scene, held = self._scene, self._held
+        robot = self.robot()
+        if scene is None or held is None or robot is None:
+            return scene
+        if not CLOSED_WIDTH < robot.gripper_width < HOLDING_MAX:
+            with self._lock:
+                self._held = None  # let go
+            return scene
+        obj, offset = held
+        position = robot.position + offset
+        if any(np.linalg.norm(o.position - position) < 0.03 for o in scene.objects):
+            return scene  # perception sees it
+        shift = position - obj.position
+        moved = PerceivedObject(
+            id=obj.id, label=obj.label, color=obj.color, position=position, quaternion=obj.quaternion,
+            extent=obj.extent, confidence=obj.confidence, affordances=dict(obj.affordances),
+            keypoints=[Keypoint(k.name, k.position + shift, k.direction, k.width, k.confidence)
+                       for k in obj.keypoints])
+        return PerceivedScene(objects=[*scene.objects, moved], status=scene.status,
+                              support_height=scene.support_height, stamp=scene.stamp)
 
     def on_list(self, request, response):
         response.skills_json = json.dumps([s.describe() for s in self.skills.values()])
@@ -160,7 +186,7 @@ class SkillServer(Node):
             return self._end(goal_handle, False, f'rejected: {exc}')
 
         policy = self.policies[skill.name]
-        rate = self.create_rate(skill.control_rate_hz)
+        tick = _Ticker(skill.control_rate_hz, self.stopping)
         refusals, last_message = 0, self._driver_message
         for _ in range(round(skill.max_duration_s * skill.control_rate_hz)):
             if goal_handle.is_cancel_requested:
@@ -190,14 +216,18 @@ class SkillServer(Node):
                 distance_to_target=float(progress.distance)))
             if skill.finished(robot, targets, args):
                 break
-            rate.sleep()
+            tick.wait()
         else:
             self.hold(self.robot())
             return self._end(goal_handle, False, f'{skill.name}: timed out after {skill.max_duration_s:g} s')
         for _ in range(round(SETTLE_S * skill.control_rate_hz)):
-            rate.sleep()
-        self.destroy_rate(rate)
-        ok, reason = skill.success(self.robot(), self.scene(), targets, args)
+            tick.wait()
+        robot = self.robot()
+        ok, reason = skill.success(robot, self.scene(), targets, args)
+        if ok and skill.name == 'pick':
+            picked = find_object(scene, args['object'], skill.name, 'object')
+            with self._lock:
+                self._held = (picked, picked.position - robot.position)
         return self._end(goal_handle, ok, f'{skill.name}: {reason}')
 
     def _end(self, goal_handle, success: bool, message: str):
@@ -227,8 +257,27 @@ class SkillServer(Node):
             self.send(ArmCommand(robot.position, robot.quaternion, robot.gripper_width))
 
 
+class _Ticker:
+    """Paces the control loop of an executing goal (its own executor thread) to a fixed rate.
+
+    rclpy's Rate relies on a timer callback that a busy executor may not run in
+    time; this waits on an event instead, so node shutdown also ends the wait.
+    """
+
+    def __init__(self, rate_hz: float, stop: threading.Event):
+        self.period = 1.0 / rate_hz
+        self.stop = stop
+        self.next = time.monotonic() + self.period
+
+    def wait(self) -> None:
+        self.stop.wait(max(0.0, self.next - time.monotonic()))
+        self.next = max(self.next + self.period, time.monotonic())
+
+
 def main(args=None) -> int:
-    rclpy.init(args=args)
+    # Ctrl-C raises KeyboardInterrupt here instead of shutting the context down under the
+    # node's own thread, which is stopped first (destroy_node) and only then the context.
+    rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
     try:
         node = SkillServer()
     except ValueError as exc:
@@ -242,6 +291,7 @@ def main(args=None) -> int:
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
+        node.stopping.set()
         node.destroy_node()
         rclpy.try_shutdown()
     return 0
