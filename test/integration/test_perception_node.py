@@ -56,6 +56,7 @@ def test_every_object_found_within_2cm_and_grounding(stack):
     assert scene.status == 'ok', scene.status
 
     truth = json.loads(call(stack, GetWorldState, '/arm/sim/get_world_state', GetWorldState.Request()).world_json)
+    assert len(scene.objects) == len(truth['objects']), [(o.color, o.label) for o in scene.objects]
     found = {o.id: np.array([o.pose.position.x, o.pose.position.y, o.pose.position.z]) for o in scene.objects}
     for name, pose in truth['objects'].items():
         true_position = np.array(pose['position'])

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Callable, Dict, List
 
+import numpy as np
 from ament_index_python.packages import get_package_share_directory
 
 PACKAGE = 'skill_stack'
@@ -84,8 +85,34 @@ def bench_skills(quick: bool) -> Dict[str, float]:
     return figures
 
 
+def bench_perception(quick: bool) -> Dict[str, float]:
+    """The embedded pipeline on random simulated scenes (ground truth only scores it), and the
+    cost of turning a scene into its message."""
+    from std_msgs.msg import Header
+
+    from skill_stack.nodes.scene_convert import scene_to_msg
+    from skill_stack.perception.bench import run as run_perception
+    from skill_stack.perception.types import Keypoint, PerceivedObject, PerceivedScene
+
+    figures = run_perception(scenes=20 if quick else 200, seed=0)
+    figures.pop('errors', None)
+    obj = PerceivedObject('obj_0', 'box', 'red', np.zeros(3), np.array([1.0, 0, 0, 0]), np.full(3, 0.04), 1.0,
+                          [Keypoint(f'k{i}', np.zeros(3)) for i in range(12)], {'graspable': 1.0})
+    scene = PerceivedScene([obj] * 6)
+    times = []
+    for _ in range(200):
+        start = time.perf_counter()
+        scene_to_msg(scene, Header())
+        times.append((time.perf_counter() - start) * 1e3)
+    figures['scene_to_msg_ms_median'] = float(np.median(times))
+    out = {f'perception_{k}': v for k, v in figures.items() if isinstance(v, (int, float))}
+    out['perception_ms_p50'] = figures['latency_ms_median'] + figures['scene_to_msg_ms_median']
+    return out
+
+
 BENCHES: Dict[str, Callable[[bool], Dict[str, float]]] = {
     'sim': bench_sim,
+    'perception': bench_perception,
     'drivers': bench_drivers,
     'skills': bench_skills,
 }

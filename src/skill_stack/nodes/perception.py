@@ -29,7 +29,7 @@ from skill_stack.nodes.convert import image_to_numpy, numpy_to_image
 from skill_stack.nodes.logging_bridge import route_python_logging
 from skill_stack.nodes.scene_convert import keypoint_to_msg, object_to_msg, scene_to_msg
 from skill_stack.perception.grounding import ground
-from skill_stack.perception.pipeline import ScenePerception
+from skill_stack.perception.pipeline import PerceptionConfig, ScenePerception
 from skill_stack.perception.types import CameraModel, PerceivedScene
 from skill_stack.srv import Ground
 
@@ -61,6 +61,10 @@ class PerceptionNode(Node):
         quaternion = list(_declare(self, 'camera_quaternion', [1.0, 0.0, 0.0, 0.0],
                                    "camera optical frame's orientation in frame_id (w, x, y, z)"))
         self.frame_id = _declare(self, 'frame_id', 'world', 'frame of the published scene (the robot base)')
+        embodiment = _declare(self, 'embodiment', 'arm',
+                              "the robot in view (arm, hand, quadrotor): where its own body is kept out")
+        if embodiment not in ('arm', 'hand', 'quadrotor'):
+            raise ValueError(f"parameter 'embodiment' must be arm, hand or quadrotor, got '{embodiment}'")
         self.sync_tolerance = _declare(self, 'sync_tolerance_s', 0.02,
                                        'largest stamp difference between a colour and a depth frame paired')
         if len(position) != 3 or not all(math.isfinite(v) for v in position):
@@ -71,7 +75,7 @@ class PerceptionNode(Node):
         if not (math.isfinite(self.sync_tolerance) and 0.0 <= self.sync_tolerance <= 1.0):
             raise ValueError(f"parameter 'sync_tolerance_s' must be in [0, 1] s, got {self.sync_tolerance}")
         self.world_from_camera = pose_matrix(position, quaternion)
-        self.perception = ScenePerception()
+        self.perception = ScenePerception(PerceptionConfig.for_embodiment(embodiment))
 
         self._lock = threading.Lock()
         self._color: Optional[Image] = None
