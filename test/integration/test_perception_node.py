@@ -12,7 +12,7 @@ import rclpy
 from skill_stack.msg import Scene
 from skill_stack.srv import GetWorldState, Ground
 
-from repo_paths import CLI
+from repo_paths import CLI, REPO
 
 pytestmark = pytest.mark.integration
 
@@ -71,3 +71,17 @@ def test_every_object_found_within_2cm_and_grounding(stack):
 
     answer = call(stack, Ground, '/arm/ground', Ground.Request(text='the purple elephant'))
     assert answer.status == 'no_match'
+
+
+@pytest.mark.parametrize(('params', 'message'), [
+    (['models.detector:=yolo'], 'detector'),
+    (['models.detector:=owlv2', 'models.detector_model:=/no/such/owlv2'], '/no/such/owlv2'),
+    (['camera_quaternion:=[0.5, 0.5, 0.0, 0.0]'], "parameter 'camera_quaternion' must be a unit quaternion"),
+    (['embodiment:=boat'], "parameter 'embodiment' must be arm, hand or quadrotor"),
+])
+def test_bad_parameters_stop_the_node_at_start_up_with_the_name(ros_env, params, message):
+    exe = REPO / 'install' / 'skill_stack' / 'lib' / 'skill_stack' / 'perception'
+    args = [a for p in params for a in ('-p', p)]
+    result = subprocess.run([str(exe), '--ros-args', *args], env=ros_env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert message in result.stderr + result.stdout

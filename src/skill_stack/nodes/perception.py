@@ -11,6 +11,7 @@ a scene with a status that says what is wrong, never a crash.
 import math
 import sys
 import threading
+from dataclasses import replace
 from typing import Optional
 
 import cv2
@@ -29,6 +30,8 @@ from skill_stack.nodes.convert import image_to_numpy, numpy_to_image
 from skill_stack.nodes.logging_bridge import route_python_logging
 from skill_stack.nodes.scene_convert import keypoint_to_msg, object_to_msg, scene_to_msg
 from skill_stack.perception.grounding import ground
+from skill_stack.perception.models.config import ModelBackendsConfig, load_backends
+from skill_stack.perception.models.lifting import detections_to_objects
 from skill_stack.perception.pipeline import PerceptionConfig, ScenePerception
 from skill_stack.perception.types import CameraModel, PerceivedScene
 from skill_stack.srv import Ground
@@ -76,6 +79,20 @@ class PerceptionNode(Node):
             raise ValueError(f"parameter 'sync_tolerance_s' must be in [0, 1] s, got {self.sync_tolerance}")
         self.world_from_camera = pose_matrix(position, quaternion)
         self.perception = ScenePerception(PerceptionConfig.for_embodiment(embodiment))
+        models = ModelBackendsConfig(
+            detector=_declare(self, 'models.detector', 'none', 'open-vocabulary detector: none, owlv2, grounding_dino'),
+            detector_model=_declare(self, 'models.detector_model', '', 'local path or Hugging Face id in the cache'),
+            detector_threshold=_declare(self, 'models.detector_threshold', 0.2, 'detection score threshold'),
+            detector_queries=tuple(_declare(self, 'models.detector_queries', [''],
+                                            'what to detect besides the embedded shapes, e.g. [mug, banana]')),
+            pointer=_declare(self, 'models.pointer', 'none',
+                             'pointing VLM for parts: none, qwen2_5_vl, qwen3_vl, molmo'),
+            pointer_model=_declare(self, 'models.pointer_model', '', 'local path or Hugging Face id in the cache'))
+        models = replace(models, detector_queries=tuple(q for q in models.detector_queries if q))
+        # Loaded now, only when selected, so a missing model stops the node at start-up with its path.
+        self.detector, self.pointer = load_backends(models)
+        self.detector_queries = models.detector_queries
+        self._last_frame = None  # (rgb, depth, camera) for the pointer
 
         self._lock = threading.Lock()
         self._color: Optional[Image] = None
@@ -148,7 +165,14 @@ class PerceptionNode(Node):
             return PerceivedScene(objects=[], status=f"depth encoding '{depth.encoding}' is not 32FC1 or 16UC1")
         camera = CameraModel(fx=info.k[0], fy=info.k[4], cx=info.k[2], cy=info.k[5], width=info.width,
                              height=info.height, world_from_camera=self.world_from_camera)
-        return self.perception.perceive(rgb, depth_m, camera)
+        scene = self.perception.perceive(rgb, depth_m, camera)
+        if self.detector is not None and scene.status == 'ok' and self.detector_queries:
+            found = self.detector.detect(rgb, list(self.detector_queries))
+            scene.objects += detections_to_objects(found, rgb, depth_m, camera, support_height=scene.support_height)
+        if self.pointer is not None:
+            with self._lock:
+                self._last_frame = (rgb, depth_m, camera)
+        return scene
 
     # -- grounding --------------------------------------------------------
 
@@ -164,10 +188,18 @@ class PerceptionNode(Node):
             response.message = f'no objects in the scene ({scene.status})'
             return response
         answer = ground(text, scene)
+        keypoints = list(answer.keypoints)
+        if self.pointer is not None and answer.status == 'matched' and not keypoints and ' of ' in text:
+            # A part the geometry has no keypoint for ("the handle of the mug"): ask the pointing model.
+            with self._lock:
+                frame = self._last_frame
+            if frame is not None:
+                part, _, obj = text.partition(' of ')
+                keypoints = self.pointer.keypoints(*frame, part=part.removeprefix('the ').strip(), obj=obj.strip())
         response.status = answer.status
         response.confidence = float(answer.confidence)
         response.objects = [object_to_msg(o) for o in answer.objects]
-        response.keypoints = [keypoint_to_msg(k) for k in answer.keypoints]
+        response.keypoints = [keypoint_to_msg(k) for k in keypoints]
         response.alternatives = list(answer.alternatives)
         response.message = answer.message
         return response
@@ -196,7 +228,7 @@ def main(args=None) -> int:
     rclpy.init(args=args)
     try:
         node = PerceptionNode()
-    except ValueError as exc:
+    except (ValueError, OSError) as exc:  # OSError: ModelNotFoundError, weights not on this machine
         rclpy.logging.get_logger('perception').fatal(str(exc))
         rclpy.try_shutdown()
         return 2
