@@ -3,7 +3,6 @@
 import json
 import signal
 import subprocess
-import time
 
 import numpy as np
 import pytest
@@ -13,6 +12,7 @@ from skill_stack.msg import Scene
 from skill_stack.srv import GetWorldState, Ground
 
 from repo_paths import CLI, REPO
+from ros_helpers import call, spin_until
 
 pytestmark = pytest.mark.integration
 
@@ -31,21 +31,6 @@ def stack(ros_env):
         proc.send_signal(signal.SIGINT)
         output = proc.communicate(timeout=60)[0]
         assert proc.returncode == 0, output
-
-
-def spin_until(node, predicate, timeout):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and not predicate():
-        rclpy.spin_once(node, timeout_sec=0.05)
-    return predicate()
-
-
-def call(node, srv_type, name, request):
-    client = node.create_client(srv_type, name)
-    assert client.wait_for_service(timeout_sec=60), f'{name} not available'
-    future = client.call_async(request)
-    assert spin_until(node, future.done, 60), f'{name} did not answer'
-    return future.result()
 
 
 def test_every_object_found_within_2cm_and_grounding(stack):

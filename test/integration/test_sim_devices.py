@@ -8,7 +8,6 @@ every finger joint. Quadrotor: take off, fly to a 3D set-point, land.
 import json
 import signal
 import subprocess
-import time
 
 import pytest
 import rclpy
@@ -23,6 +22,7 @@ from std_srvs.srv import SetBool, Trigger
 from skill_stack.srv import GetWorldState, Takeoff
 
 from repo_paths import CLI, REPO
+from ros_helpers import call, spin_until
 
 pytestmark = pytest.mark.integration
 
@@ -45,21 +45,10 @@ class Robot:
         self.pose = msg
 
     def spin_until(self, predicate, timeout, every=None):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if every is not None:
-                every()
-            if predicate():
-                return True
-            rclpy.spin_once(self.node, timeout_sec=0.05)
-        return predicate()
+        return spin_until(self.node, predicate, timeout, every)
 
     def call(self, srv_type, name, request, timeout=30.0):
-        client = self.node.create_client(srv_type, f'{self.ns}/{name}')
-        assert client.wait_for_service(timeout_sec=timeout), f'{name} not available'
-        future = client.call_async(request)
-        assert self.spin_until(future.done, timeout), f'{name} did not answer'
-        return future.result()
+        return call(self.node, srv_type, f'{self.ns}/{name}', request, timeout)
 
 
 @pytest.fixture

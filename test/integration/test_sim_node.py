@@ -3,7 +3,6 @@
 import json
 import signal
 import subprocess
-import time
 
 import pytest
 import rclpy
@@ -14,6 +13,7 @@ from skill_stack.nodes.convert import image_to_numpy
 from skill_stack.srv import GetWorldState, ResetScene
 
 from repo_paths import CLI
+from ros_helpers import call, spin_until
 
 pytestmark = pytest.mark.integration
 
@@ -30,20 +30,6 @@ def sim(ros_env):
     proc.send_signal(signal.SIGINT)
     output = proc.communicate(timeout=60)[0]
     assert proc.returncode == 0, output
-
-
-def spin_until(node, predicate, timeout):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and not predicate():
-        rclpy.spin_once(node, timeout_sec=0.05)
-    return predicate()
-
-
-def call(node, client, request, timeout=30.0):
-    assert client.wait_for_service(timeout_sec=timeout), f'{client.srv_name} not available'
-    future = client.call_async(request)
-    assert spin_until(node, future.done, timeout), f'{client.srv_name} did not answer'
-    return future.result()
 
 
 def test_state_camera_commands_and_ground_truth(sim):
@@ -65,16 +51,14 @@ def test_state_camera_commands_and_ground_truth(sim):
 
     assert spin_until(sim, joint1_reached, 30), 'joint1 did not reach its commanded position'
 
-    world = json.loads(call(sim, sim.create_client(GetWorldState, '/robot/sim/get_world_state'),
-                            GetWorldState.Request()).world_json)
+    world = json.loads(call(sim, GetWorldState, '/robot/sim/get_world_state', GetWorldState.Request()).world_json)
     assert set(world['objects']) == {'red_cube', 'blue_bowl', 'green_cylinder', 'yellow_sphere', 'purple_pad'}
     assert world['objects']['red_cube']['position'][2] == pytest.approx(0.02, abs=0.005)
 
-    reset = sim.create_client(ResetScene, '/robot/sim/reset')
-    result = call(sim, reset, ResetScene.Request(scene_path='/no/such/scene.yaml'))
+    result = call(sim, ResetScene, '/robot/sim/reset', ResetScene.Request(scene_path='/no/such/scene.yaml'))
     assert not result.success
     assert '/no/such/scene.yaml' in result.message
-    assert call(sim, reset, ResetScene.Request()).success
+    assert call(sim, ResetScene, '/robot/sim/reset', ResetScene.Request()).success
 
 
 @pytest.mark.parametrize(('args', 'message'), [

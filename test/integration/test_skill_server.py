@@ -17,6 +17,7 @@ from skill_stack.msg import Scene
 from skill_stack.srv import ListSkills
 
 from repo_paths import CLI
+from ros_helpers import call, spin_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -44,13 +45,6 @@ def arm_stack(ros_env):
     proc.send_signal(signal.SIGINT)
     output = proc.communicate(timeout=60)[0]
     assert proc.returncode == 0, output
-
-
-def spin_until(node, predicate, timeout):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and not predicate():
-        rclpy.spin_once(node, timeout_sec=0.02)
-    return predicate()
 
 
 def send(node, client, skill, args, feedback=None):
@@ -113,10 +107,7 @@ def test_cancel_holds_the_arm(arm_stack):
 
 def test_list_skills(arm_stack):
     node, _, _ = arm_stack
-    client = node.create_client(ListSkills, '/arm/list_skills')
-    assert client.wait_for_service(timeout_sec=30)
-    future = client.call_async(ListSkills.Request())
-    assert spin_until(node, future.done, 30)
-    skills = {s['name']: s for s in json.loads(future.result().skills_json)}
+    skills = {s['name']: s for s in json.loads(call(node, ListSkills, '/arm/list_skills',
+                                                         ListSkills.Request()).skills_json)}
     assert set(skills) == {'reach', 'pick', 'place', 'push'}
     assert [a['name'] for a in skills['place']['args']] == ['object', 'target']

@@ -26,6 +26,7 @@ from skill_stack.drivers.arm import ArmDriver
 from skill_stack.drivers.hand import HandDriver
 from skill_stack.drivers.quadrotor import QuadrotorDriver, yaw_of
 from skill_stack.drivers.safety import CommandError
+from skill_stack.perception.geometry import pose_matrix
 from skill_stack.srv import Takeoff
 
 
@@ -244,10 +245,4 @@ class QuadrotorInterface(_DeviceInterface):
 
 def _world_to_body(quaternion: np.ndarray, vector: np.ndarray) -> np.ndarray:
     """Rotate a world-frame vector into the body frame (quaternion w, x, y, z of body in world)."""
-    w, x, y, z = (float(v) for v in quaternion)
-    rotation = np.array([
-        [1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
-        [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
-        [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)],
-    ])
-    return rotation.T @ np.asarray(vector, dtype=float)
+    return pose_matrix(np.zeros(3), quaternion)[:3, :3].T @ np.asarray(vector, dtype=float)

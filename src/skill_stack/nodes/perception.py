@@ -16,10 +16,7 @@ from typing import Optional
 
 import cv2
 import numpy as np
-import rclpy
-from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import QoSProfile
 from sensor_msgs.msg import CameraInfo, Image
@@ -28,7 +25,9 @@ from std_msgs.msg import Header
 from skill_stack.msg import Scene
 from skill_stack.nodes.convert import image_to_numpy, numpy_to_image
 from skill_stack.nodes.logging_bridge import route_python_logging
+from skill_stack.nodes.runtime import declare, run_node
 from skill_stack.nodes.scene_convert import keypoint_to_msg, object_to_msg, scene_to_msg
+from skill_stack.perception.geometry import pose_matrix
 from skill_stack.perception.grounding import ground
 from skill_stack.perception.models.config import ModelBackendsConfig, load_backends
 from skill_stack.perception.models.lifting import detections_to_objects
@@ -37,38 +36,20 @@ from skill_stack.perception.types import CameraModel, PerceivedScene
 from skill_stack.srv import Ground
 
 
-def _declare(node: Node, name: str, default, description: str):
-    return node.declare_parameter(name, default, ParameterDescriptor(description=description)).value
-
-
-def pose_matrix(position, quaternion) -> np.ndarray:
-    """4x4 world_from_camera from a position and a unit quaternion (w, x, y, z)."""
-    w, x, y, z = quaternion
-    rotation = np.array([
-        [1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
-        [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
-        [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)],
-    ])
-    matrix = np.eye(4)
-    matrix[:3, :3] = rotation
-    matrix[:3, 3] = position
-    return matrix
-
-
 class PerceptionNode(Node):
     def __init__(self):
         super().__init__('perception')
         route_python_logging(self)
-        position = list(_declare(self, 'camera_position', [0.0, 0.0, 0.0],
+        position = list(declare(self, 'camera_position', [0.0, 0.0, 0.0],
                                  "camera optical frame's position in frame_id (m), from calibration"))
-        quaternion = list(_declare(self, 'camera_quaternion', [1.0, 0.0, 0.0, 0.0],
+        quaternion = list(declare(self, 'camera_quaternion', [1.0, 0.0, 0.0, 0.0],
                                    "camera optical frame's orientation in frame_id (w, x, y, z)"))
-        self.frame_id = _declare(self, 'frame_id', 'world', 'frame of the published scene (the robot base)')
-        embodiment = _declare(self, 'embodiment', 'arm',
+        self.frame_id = declare(self, 'frame_id', 'world', 'frame of the published scene (the robot base)')
+        embodiment = declare(self, 'embodiment', 'arm',
                               "the robot in view (arm, hand, quadrotor): where its own body is kept out")
         if embodiment not in ('arm', 'hand', 'quadrotor'):
             raise ValueError(f"parameter 'embodiment' must be arm, hand or quadrotor, got '{embodiment}'")
-        self.sync_tolerance = _declare(self, 'sync_tolerance_s', 0.02,
+        self.sync_tolerance = declare(self, 'sync_tolerance_s', 0.02,
                                        'largest stamp difference between a colour and a depth frame paired')
         if len(position) != 3 or not all(math.isfinite(v) for v in position):
             raise ValueError(f"parameter 'camera_position' must be 3 finite numbers, got {position}")
@@ -80,14 +61,14 @@ class PerceptionNode(Node):
         self.world_from_camera = pose_matrix(position, quaternion)
         self.perception = ScenePerception(PerceptionConfig.for_embodiment(embodiment))
         models = ModelBackendsConfig(
-            detector=_declare(self, 'models.detector', 'none', 'open-vocabulary detector: none, owlv2, grounding_dino'),
-            detector_model=_declare(self, 'models.detector_model', '', 'local path or Hugging Face id in the cache'),
-            detector_threshold=_declare(self, 'models.detector_threshold', 0.2, 'detection score threshold'),
-            detector_queries=tuple(_declare(self, 'models.detector_queries', [''],
+            detector=declare(self, 'models.detector', 'none', 'open-vocabulary detector: none, owlv2, grounding_dino'),
+            detector_model=declare(self, 'models.detector_model', '', 'local path or Hugging Face id in the cache'),
+            detector_threshold=declare(self, 'models.detector_threshold', 0.2, 'detection score threshold'),
+            detector_queries=tuple(declare(self, 'models.detector_queries', [''],
                                             'what to detect besides the embedded shapes, e.g. [mug, banana]')),
-            pointer=_declare(self, 'models.pointer', 'none',
+            pointer=declare(self, 'models.pointer', 'none',
                              'pointing VLM for parts: none, qwen2_5_vl, qwen3_vl, molmo'),
-            pointer_model=_declare(self, 'models.pointer_model', '', 'local path or Hugging Face id in the cache'))
+            pointer_model=declare(self, 'models.pointer_model', '', 'local path or Hugging Face id in the cache'))
         models = replace(models, detector_queries=tuple(q for q in models.detector_queries if q))
         # Loaded now, only when selected, so a missing model stops the node at start-up with its path.
         self.detector, self.pointer = load_backends(models)
@@ -224,24 +205,8 @@ def _seconds(stamp) -> float:
     return stamp.sec + stamp.nanosec * 1e-9
 
 
-def main(args=None) -> int:
-    rclpy.init(args=args)
-    try:
-        node = PerceptionNode()
-    except (ValueError, OSError) as exc:  # OSError: ModelNotFoundError, weights not on this machine
-        rclpy.logging.get_logger('perception').fatal(str(exc))
-        rclpy.try_shutdown()
-        return 2
-    executor = MultiThreadedExecutor(num_threads=2)
-    executor.add_node(node)
-    try:
-        executor.spin()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
+def main() -> int:
+    return run_node(PerceptionNode, 'perception')
 
 
 if __name__ == '__main__':

@@ -16,20 +16,16 @@ import time
 from dataclasses import dataclass
 from typing import Optional
 
-import rclpy
 from builtin_interfaces.msg import Time
-from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.callback_groups import ReentrantCallbackGroup
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
-from rclpy.signals import SignalHandlerOptions
 from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import CameraInfo, Image, Imu
 from std_msgs.msg import Header
 
 from skill_stack.drivers.arm import ArmDriver
-from skill_stack.drivers.config import ConfigError, load_arm_config, load_hand_config
+from skill_stack.drivers.config import load_arm_config, load_hand_config
 from skill_stack.drivers.hand import HandDriver
 from skill_stack.drivers.quadrotor import QuadrotorDriver, load_quadrotor_config
 from skill_stack.drivers.quadrotor_sim import make_sim_backend
@@ -37,7 +33,8 @@ from skill_stack.drivers.sim_backends import SimCameraBackend, SimGripperBackend
 from skill_stack.nodes.convert import camera_info, numpy_to_image
 from skill_stack.nodes.device_interface import ArmInterface, ControlQueue, HandInterface, QuadrotorInterface
 from skill_stack.nodes.logging_bridge import route_python_logging
-from skill_stack.sim.scene_file import SceneFileError, load_scene
+from skill_stack.nodes.runtime import declare, run_node
+from skill_stack.sim.scene_file import load_scene
 from skill_stack.sim.world import World
 from skill_stack.srv import GetWorldState, ResetScene
 
@@ -68,10 +65,6 @@ class SimParams:
                 raise ValueError(f"parameter '{name}' must be in (0, 1000] Hz, got {value}")
 
 
-def _declare(node: Node, name: str, default, description: str):
-    return node.declare_parameter(name, default, ParameterDescriptor(description=description)).value
-
-
 class SimNode(Node):
     def __init__(self):
         super().__init__('sim')
@@ -79,15 +72,15 @@ class SimNode(Node):
         self._stop = threading.Event()
         self._thread: Optional[threading.Thread] = None
         self.params = SimParams(
-            scene=_declare(self, 'scene', '', 'scene file (YAML, see DESIGN.md) to build the world from'),
-            embodiment=_declare(self, 'embodiment', '', 'if set, the embodiment the scene must have'),
-            driver_config=_declare(self, 'driver_config', '',
+            scene=declare(self, 'scene', '', 'scene file (YAML, see DESIGN.md) to build the world from'),
+            embodiment=declare(self, 'embodiment', '', 'if set, the embodiment the scene must have'),
+            driver_config=declare(self, 'driver_config', '',
                                    "driver limits file; empty: the package's config/<embodiment>.yaml"),
-            real_time=_declare(self, 'real_time', True, 'pace physics to the wall clock; false: as fast as possible'),
-            render=_declare(self, 'render', True, 'render and publish the RGB-D camera'),
-            camera_rate_hz=_declare(self, 'camera_rate_hz', 15.0, 'camera frame rate in simulated time'),
-            joint_state_rate_hz=_declare(self, 'joint_state_rate_hz', 100.0, 'joint state rate in simulated time'),
-            frame_id=_declare(self, 'frame_id', 'world', 'frame of the world and the robot base'),
+            real_time=declare(self, 'real_time', True, 'pace physics to the wall clock; false: as fast as possible'),
+            render=declare(self, 'render', True, 'render and publish the RGB-D camera'),
+            camera_rate_hz=declare(self, 'camera_rate_hz', 15.0, 'camera frame rate in simulated time'),
+            joint_state_rate_hz=declare(self, 'joint_state_rate_hz', 100.0, 'joint state rate in simulated time'),
+            frame_id=declare(self, 'frame_id', 'world', 'frame of the world and the robot base'),
         )
         self.params.validate()
         scene = load_scene(self.params.scene)
@@ -110,8 +103,6 @@ class SimNode(Node):
         self.device = None
         self.imu_pub = None  # quadrotor only
         self.camera = None  # the device's ROS interface, made with the world in the sim thread
-        self._world_lock = threading.Lock()
-        self._world_json = '{}'
         services = ReentrantCallbackGroup()
         self.create_service(GetWorldState, 'sim/get_world_state', self.on_get_world_state,
                             callback_group=services)
@@ -127,9 +118,17 @@ class SimNode(Node):
 
     # -- ROS callbacks: hand work to the simulation thread ----------------
 
-    def on_get_world_state(self, request, response):
-        with self._world_lock:
-            response.world_json = self._world_json
+    async def on_get_world_state(self, request, response):
+        """Ground truth, read in the sim thread between steps (only evaluation asks for it)."""
+        answer = {}
+
+        def read() -> None:
+            truth = self.world.ground_truth()
+            truth['time'] = self.world.time
+            answer['json'] = json.dumps(truth)
+
+        await self.control.call('world state', read)
+        response.world_json = answer.get('json', '{}')
         return response
 
     async def on_reset(self, request, response):
@@ -180,10 +179,6 @@ class SimNode(Node):
             if self.params.render and world.time >= next_frame:
                 self._publish_camera(stamp)
                 next_frame += camera_period
-            with self._world_lock:
-                truth = world.ground_truth()
-                truth['time'] = world.time
-                self._world_json = json.dumps(truth)
             if self.params.real_time:
                 lag = (world.time - sim_start) - (time.monotonic() - wall_start)
                 if lag > 0:
@@ -260,26 +255,8 @@ def _stamp(seconds: float) -> Time:
     return Time(sec=sec, nanosec=round((seconds - sec) * 1e9) % 1_000_000_000)
 
 
-def main(args=None) -> int:
-    # Ctrl-C raises KeyboardInterrupt here instead of shutting the context down under the
-    # node's own thread, which is stopped first (destroy_node) and only then the context.
-    rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
-    try:
-        node = SimNode()
-    except (ValueError, SceneFileError, ConfigError, OSError) as exc:
-        rclpy.logging.get_logger('sim').fatal(str(exc))
-        rclpy.try_shutdown()
-        return 2
-    executor = MultiThreadedExecutor(num_threads=2)
-    executor.add_node(node)
-    try:
-        executor.spin()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
+def main() -> int:
+    return run_node(SimNode, 'sim')
 
 
 if __name__ == '__main__':

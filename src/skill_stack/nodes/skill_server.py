@@ -18,21 +18,18 @@ import time
 from typing import Optional
 
 import numpy as np
-import rclpy
 from diagnostic_msgs.msg import DiagnosticStatus
 from geometry_msgs.msg import PoseStamped
-from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.callback_groups import ReentrantCallbackGroup
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.node import Node
-from rclpy.signals import SignalHandlerOptions
 from sensor_msgs.msg import JointState
 from std_msgs.msg import Float64
 
 from skill_stack.action import ExecuteSkill
 from skill_stack.msg import Scene
 from skill_stack.nodes.logging_bridge import route_python_logging
+from skill_stack.nodes.runtime import declare, run_node
 from skill_stack.nodes.scene_convert import msg_to_scene
 from skill_stack.perception.types import Keypoint, PerceivedObject, PerceivedScene
 from skill_stack.skills.arm import CLOSED_WIDTH, HOLDING_MAX, arm_skills, find_object
@@ -50,8 +47,7 @@ class SkillServer(Node):
     def __init__(self):
         super().__init__('skill_server')
         route_python_logging(self)
-        self.frame_id = self.declare_parameter(
-            'frame_id', 'world', ParameterDescriptor(description='frame of commands and of the scene')).value
+        self.frame_id = declare(self, 'frame_id', 'world', 'frame of commands and of the scene')
         self.skills = arm_skills()
         self.policies = {}
         for name in self.skills:
@@ -256,6 +252,10 @@ class SkillServer(Node):
         if robot is not None:
             self.send(ArmCommand(robot.position, robot.quaternion, robot.gripper_width))
 
+    def destroy_node(self):
+        self.stopping.set()  # ends the wait of a goal that is executing
+        return super().destroy_node()
+
 
 class _Ticker:
     """Paces the control loop of an executing goal (its own executor thread) to a fixed rate.
@@ -274,27 +274,8 @@ class _Ticker:
         self.next = max(self.next + self.period, time.monotonic())
 
 
-def main(args=None) -> int:
-    # Ctrl-C raises KeyboardInterrupt here instead of shutting the context down under the
-    # node's own thread, which is stopped first (destroy_node) and only then the context.
-    rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
-    try:
-        node = SkillServer()
-    except ValueError as exc:
-        rclpy.logging.get_logger('skill_server').fatal(str(exc))
-        rclpy.try_shutdown()
-        return 2
-    executor = MultiThreadedExecutor(num_threads=4)
-    executor.add_node(node)
-    try:
-        executor.spin()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        node.stopping.set()
-        node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
+def main() -> int:
+    return run_node(SkillServer, 'skill_server', threads=4)
 
 
 if __name__ == '__main__':
