@@ -6,7 +6,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from skill_stack.skills.arm import arm_skills
+from skill_stack.skills.library import skills
 from skill_stack.skills.policy import load_checkpoint
 
 from repo_paths import CLI
@@ -22,7 +22,7 @@ def test_train_reach_with_a_tiny_budget(ros_env, tmp_path):
     checkpoint = tmp_path / 'arm_reach.pt'
     assert result.stdout.strip() == str(checkpoint)
     policy, meta = load_checkpoint(checkpoint)
-    skill = arm_skills()['reach']
+    skill = skills('arm')['reach']
     assert policy.act(np.zeros(skill.obs_dim, dtype=np.float32)).shape[1] == 4
     assert meta['seed'] == 1
     assert json.loads((tmp_path / 'arm_reach.json').read_text())['command'].startswith('skill-stack train reach')

@@ -14,11 +14,11 @@ from skill_stack.skills.arm import (
     PlaceSkill,
     PushSkill,
     ReachSkill,
-    arm_skills,
 )
 from skill_stack.skills.arm_env import ArmEnv, down_quaternion, gripper_yaw, object_keypoints
 from skill_stack.skills.base import RobotObservation
 from skill_stack.skills.episodes import run_episode
+from skill_stack.skills.library import skills
 from skill_stack.skills.schema import SkillArgumentError
 
 
@@ -48,9 +48,9 @@ def robot_at(position=(0.3, 0.0, 0.3), width=GRIPPER_OPEN):
 
 
 def test_every_arm_skill_describes_itself():
-    skills = arm_skills()
-    assert sorted(skills) == ['pick', 'place', 'push', 'reach']
-    for skill in skills.values():
+    arm = skills('arm')
+    assert sorted(arm) == ['pick', 'place', 'push', 'reach']
+    for skill in arm.values():
         described = skill.describe()
         assert described['embodiment'] == 'arm'
         assert described['args']
@@ -158,11 +158,11 @@ def test_nan_policy_output_holds_the_arm_and_fails_with_the_reason():
 
 
 def test_expert_episode_records_demonstrations():
-    from skill_stack.skills.arm_experts import make_expert
+    from skill_stack.skills.arm_experts import ReachExpert
 
     env = ArmEnv('reach')
     try:
-        result = run_episode(ReachSkill(), make_expert('reach'), env, seed=5, record=True)
+        result = run_episode(ReachSkill(), ReachExpert(), env, seed=5, record=True)
     finally:
         env.close()
     assert result.success, result.reason

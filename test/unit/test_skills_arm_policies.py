@@ -5,11 +5,11 @@ import json
 import numpy as np
 import pytest
 
-from skill_stack.skills.arm import arm_skills
 from skill_stack.skills.arm_env import ArmEnv
 from skill_stack.skills.datasets import EVAL_SPLIT, collect_demos, episode_seed, load_demos, save_demos
 from skill_stack.skills.episodes import run_episode
 from skill_stack.skills.evaluate import checkpoint_path, load_controller, train_skill, write_report
+from skill_stack.skills.library import skills
 from skill_stack.skills.policy import load_checkpoint
 
 # An evaluation task (never trained on) per skill that its committed policy solves.
@@ -26,7 +26,7 @@ def test_committed_checkpoint_solves_a_sim_episode(name):
     assert json.loads(path.with_suffix('.json').read_text())['metrics']['samples'] > 0
     env = ArmEnv(name)
     try:
-        result = run_episode(arm_skills()[name], load_controller(name, 'learned'), env,
+        result = run_episode(skills('arm')[name], load_controller(name, 'learned'), env,
                              episode_seed(0, EPISODES[name], EVAL_SPLIT))
     finally:
         env.close()
@@ -60,5 +60,5 @@ def test_report_has_a_table_and_a_plot(tmp_path):
                         'learned': {'success_rate': 0.9, 'inference_ms_median': 0.2},
                         'baseline': {'success_rate': 0.1}}}
     write_report(results, tmp_path / 'report.md', tmp_path / 'report.png')
-    assert '| pick | 10 | 100% | 90% | 10% | 0.200 |' in (tmp_path / 'report.md').read_text()
+    assert '| pick | arm | 10 | 100% | 90% | 10% | 0.200 |' in (tmp_path / 'report.md').read_text()
     assert (tmp_path / 'report.png').stat().st_size > 1000

@@ -10,13 +10,13 @@ import logging
 import sys
 from pathlib import Path
 
-from skill_stack.skills.arm import ARM_SKILL_CLASSES
-
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser('train', help='re-create a skill checkpoint (demonstrations + behaviour cloning)',
                        description=__doc__.split('\n\n')[0] + '. ' + __doc__.split('\n\n')[1].replace('\n', ' '))
-    p.add_argument('skill', metavar='SKILL', help=f"one of: {', '.join(sorted(ARM_SKILL_CLASSES))}")
+    from skill_stack.skills.library import LIBRARY
+
+    p.add_argument('skill', metavar='SKILL', help=f"one of: {', '.join(LIBRARY)}")
     p.add_argument('--episodes', type=int, default=None, help="expert demonstrations (default: the skill's own)")
     p.add_argument('--epochs', type=int, default=None, help="training epochs (default: the skill's own)")
     p.add_argument('--seed', type=int, default=0, help='seed of the demonstration tasks and training (default 0)')
@@ -27,9 +27,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.skill not in ARM_SKILL_CLASSES:
+    from skill_stack.skills.library import LIBRARY
+
+    if args.skill not in LIBRARY:
         print(f"skill-stack train: error: unknown skill '{args.skill}'; trainable skills: "
-              f"{', '.join(sorted(ARM_SKILL_CLASSES))}", file=sys.stderr)
+              f"{', '.join(LIBRARY)}", file=sys.stderr)
         return 2
     for name in ('episodes', 'epochs'):
         value = getattr(args, name)

@@ -32,9 +32,10 @@ from skill_stack.nodes.logging_bridge import route_python_logging
 from skill_stack.nodes.runtime import declare, run_node
 from skill_stack.nodes.scene_convert import msg_to_scene
 from skill_stack.perception.types import Keypoint, PerceivedObject, PerceivedScene
-from skill_stack.skills.arm import CLOSED_WIDTH, HOLDING_MAX, arm_skills, find_object
+from skill_stack.skills.arm import CLOSED_WIDTH, HOLDING_MAX, find_object
 from skill_stack.skills.base import ArmCommand, RobotObservation
 from skill_stack.skills.evaluate import checkpoint_path
+from skill_stack.skills.library import skills
 from skill_stack.skills.policy import load_checkpoint
 from skill_stack.skills.schema import SkillArgumentError
 from skill_stack.srv import ListSkills
@@ -48,7 +49,7 @@ class SkillServer(Node):
         super().__init__('skill_server')
         route_python_logging(self)
         self.frame_id = declare(self, 'frame_id', 'world', 'frame of commands and of the scene')
-        self.skills = arm_skills()
+        self.skills = skills('arm')
         self.policies = {}
         for name in self.skills:
             path = checkpoint_path(name)

@@ -110,19 +110,10 @@ class ArmSkill(Skill):
 
     embodiment = 'arm'
     control_rate_hz = 20.0
-    action_dim = 4
-    #: names of the observation entries after the base five, and which come from keypoints
-    slots: Tuple[Tuple[str, bool], ...] = ()
-
+    action_names = ('dx', 'dy', 'dz', 'gripper_open')
     base_slots = (('ee_x', False), ('ee_y', False), ('ee_z', False), ('gripper_width', False), ('holding', False))
-
-    @property
-    def obs_dim(self) -> int:
-        return len(self.base_slots) + len(self.slots)
-
-    def keypoint_slots(self) -> np.ndarray:
-        """Boolean mask over the observation: True where the entry comes from keypoints."""
-        return np.array([kp for _, kp in self.base_slots + self.slots], bool)
+    noise_dims = (0, 1, 2)
+    demo_noise = 0.004  # m, upper bound of the per-episode noise on executed end-effector steps
 
     def base_observation(self, robot: RobotObservation) -> List[float]:
         width = float(robot.gripper_width)
@@ -477,10 +468,3 @@ class PushSkill(ArmSkill):
             return False, summary + f': direction off by {error:.0f} deg'
         return True, summary
 
-
-ARM_SKILL_CLASSES = {'reach': ReachSkill, 'pick': PickSkill, 'place': PlaceSkill, 'push': PushSkill}
-
-
-def arm_skills() -> Dict[str, ArmSkill]:
-    """One instance of each arm skill, by name."""
-    return {name: cls() for name, cls in ARM_SKILL_CLASSES.items()}

@@ -162,13 +162,6 @@ class PushExpert(Expert):
         return np.array([*step_towards(p, end + np.array([0.0, 0.0, RETREAT + 0.01]), 0.015), CLOSE])
 
 
-EXPERTS = {'reach': ReachExpert, 'pick': PickExpert, 'place': PlaceExpert, 'push': PushExpert}
-
-
-def make_expert(skill: str) -> Expert:
-    return EXPERTS[skill]()
-
-
 def scripted_grasp(env: ArmEnv, name: str, lift: float = LIFT, max_steps: int = 200) -> bool:
     """Pick ``name`` up with the pick expert (the start of a place episode); True when it is held."""
     skill = PickSkill()

@@ -70,6 +70,38 @@ class Skill(ABC):
     args: Tuple[ArgSpec, ...] = ()
     control_rate_hz: float = 20.0
     max_duration_s: float = 20.0
+    #: the policy's action, entry by entry (checkpoints record it)
+    action_names: Tuple[str, ...] = ()
+    #: the observation, entry by entry, and whether each comes from keypoints: (name, from_keypoints).
+    #: ``base_slots`` is the embodiment's proprioception, ``slots`` the skill's own entries.
+    base_slots: Tuple[Tuple[str, bool], ...] = ()
+    slots: Tuple[Tuple[str, bool], ...] = ()
+    #: action entries that demonstration noise perturbs (DART), and its per-episode upper bound
+    noise_dims: Tuple[int, ...] = ()
+    demo_noise: float = 0.0
+
+    @property
+    def action_dim(self) -> int:
+        return len(self.action_names)
+
+    @property
+    def obs_dim(self) -> int:
+        return len(self.base_slots) + len(self.slots)
+
+    def observation_names(self) -> list:
+        return [name for name, _ in self.base_slots + self.slots]
+
+    def keypoint_slots(self) -> np.ndarray:
+        """Boolean mask over the observation: True where the entry comes from keypoints (the end-to-end
+        baseline is trained and run with those entries zeroed)."""
+        return np.array([kp for _, kp in self.base_slots + self.slots], bool)
+
+    def perturb(self, action: np.ndarray, rng: np.random.Generator, sigma: float) -> np.ndarray:
+        """The action with Gaussian noise on ``noise_dims`` (executed, not recorded, in demonstrations)."""
+        out = np.array(action, float)
+        if sigma > 0.0 and self.noise_dims:
+            out[list(self.noise_dims)] += rng.normal(0.0, sigma, len(self.noise_dims))
+        return out
 
     def validate(self, args: Any) -> Dict[str, Any]:
         """Typed arguments with defaults, or SkillArgumentError naming the argument."""

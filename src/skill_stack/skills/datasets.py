@@ -1,8 +1,8 @@
 """Demonstrations for behaviour cloning: expert episodes in simulation, as numpy arrays, saved as .npz.
 
 `collect_demos` runs the skill's scripted expert on seeded random tasks with
-DART-style noise on the executed end-effector steps (the recorded actions
-stay the expert's), keeps the successful episodes, and returns observations,
+DART-style noise on the executed actions (the recorded actions stay the
+expert's), keeps the successful episodes, and returns observations,
 actions and episode ends (exclusive indices into the concatenated steps), the
 layout `training.train_bc` takes.
 """
@@ -16,15 +16,12 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from skill_stack.skills.arm import arm_skills
-from skill_stack.skills.arm_env import ArmEnv
-from skill_stack.skills.arm_experts import make_expert
 from skill_stack.skills.episodes import run_episode
+from skill_stack.skills.library import entry
 
 logger = logging.getLogger(__name__)
 
 TRAIN_SPLIT, EVAL_SPLIT = 0, 1
-DEFAULT_ACTION_NOISE = 0.004  # m, upper bound of the per-episode noise on executed steps
 
 
 def episode_seed(seed: int, index: int, split: int) -> int:
@@ -46,11 +43,14 @@ class Demonstrations:
         return len(self.episode_ends) / max(1, self.attempted)
 
 
-def collect_demos(skill_name: str, episodes: int, seed: int = 0, action_noise: float = DEFAULT_ACTION_NOISE,
+def collect_demos(skill_name: str, episodes: int, seed: int = 0, action_noise: Optional[float] = None,
                   progress: Optional[Callable[[int, int], None]] = None) -> Demonstrations:
-    """``episodes`` expert episodes of ``skill_name`` (successful ones kept)."""
-    skill = arm_skills()[skill_name]
-    env = ArmEnv(skill_name)
+    """``episodes`` expert episodes of ``skill_name`` (successful ones kept); ``action_noise`` is the upper
+    bound of the per-episode noise (default: the skill's ``demo_noise``)."""
+    spec = entry(skill_name)
+    skill = spec.skill()
+    action_noise = skill.demo_noise if action_noise is None else action_noise
+    env = spec.env(skill_name)
     rng = np.random.default_rng([seed, 99])
     observations, actions, ends, seeds = [], [], [], []
     total = 0
@@ -58,7 +58,7 @@ def collect_demos(skill_name: str, episodes: int, seed: int = 0, action_noise: f
         for i in range(episodes):
             task_seed = episode_seed(seed, i, TRAIN_SPLIT)
             noise = float(rng.uniform(0.0, action_noise)) if action_noise > 0 else 0.0
-            result = run_episode(skill, make_expert(skill_name), env, task_seed, record=True, action_noise=noise)
+            result = run_episode(skill, spec.expert(), env, task_seed, record=True, action_noise=noise)
             if result.success and result.observations is not None and len(result.observations):
                 observations.append(result.observations)
                 actions.append(result.actions)

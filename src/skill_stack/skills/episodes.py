@@ -8,9 +8,9 @@ world run until the next tick. It stops when the skill says it is finished
 or its time is up, and judges success with the skill's own check (robot state
 and a perceived scene, never ground truth).
 
-Safety: a non-finite action holds the arm at once (driver e-stop) and fails
+Safety: a non-finite action holds the robot at once (driver e-stop) and fails
 the episode with the reason; so do `max_refusals` commands in a row that the
-driver refuses (unreachable pose, outside the workspace).
+driver refuses (unreachable pose, outside the workspace or geofence).
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ class EpisodeResult:
     steps: int
     duration_s: float  # simulated
     args: Dict[str, Any] = field(default_factory=dict)
-    stopped: bool = False  # the arm was held by the safety stop (NaN action, repeated refusals)
+    stopped: bool = False  # the robot was held by the safety stop (NaN action, repeated refusals)
     observations: Optional[np.ndarray] = None  # (steps, obs_dim) when recorded
     actions: Optional[np.ndarray] = None  # (steps, action_dim): what the controller asked for
     inference_s: List[float] = field(default_factory=list)
@@ -81,9 +81,10 @@ def run_episode(skill: Skill, controller: Controller, env: Any, seed: int, recor
                 action_noise: float = 0.0, max_refusals: int = 3) -> EpisodeResult:
     """Run ``skill`` with ``controller`` on ``env``'s task for ``seed``.
 
-    ``action_noise`` (m, standard deviation) perturbs the executed end-effector
-    step but not the recorded action (DART-style noise injection for
-    demonstrations, so the data covers the states a learned policy drifts into).
+    ``action_noise`` (standard deviation, in the units of the skill's
+    ``noise_dims``) perturbs the executed action but not the recorded one
+    (DART-style noise injection for demonstrations, so the data covers the
+    states a learned policy drifts into).
     """
     task = env.reset(seed)
     args = skill.validate(task.args)
@@ -114,14 +115,13 @@ def run_episode(skill: Skill, controller: Controller, env: Any, seed: int, recor
         action = np.asarray(controller.act(observation, robot), float).reshape(-1)
         if not np.all(np.isfinite(action)):
             env.hold(f'{skill.name}: policy output {action.tolist()} is not finite')
-            return result(False, f'stopped: the policy output a non-finite action {action.tolist()}; arm held',
+            return result(False, f'stopped: the policy output a non-finite action {action.tolist()}; '
+                                 f'{skill.embodiment} held',
                           stopped=True)
         if record:
             observations.append(observation)
             actions.append(action.copy())
-        executed = action.copy()
-        if action_noise > 0.0:
-            executed[:3] += rng.normal(0.0, action_noise, 3)
+        executed = skill.perturb(action, rng, action_noise)
         try:
             env.apply(skill.command(executed, robot, targets, args))
             refusals = 0

@@ -1,9 +1,9 @@
-"""Train and benchmark the arm skills: expert, learned policy and an end-to-end baseline, side by side.
+"""Train and benchmark the skills: expert, learned policy and an end-to-end baseline, side by side.
 
 - `train_skill` generates expert demonstrations, fits the keypoint-conditioned
   policy and the end-to-end baseline (same data and network, keypoint entries
   of the observation zeroed, so it acts from proprioception and the numeric
-  arguments alone), and writes ``arm_<skill>.pt`` / ``arm_<skill>_baseline.pt``
+  arguments alone), and writes ``<embodiment>_<skill>.pt`` and ``..._baseline.pt``
   with a ``.json`` beside each: config, seed, metrics and the exact command
   that re-creates it.
 - `evaluate_skill` runs N seeded episodes (seeds disjoint from training) per
@@ -28,11 +28,9 @@ from typing import Any, Dict, Iterable, Optional, Sequence
 import numpy as np
 import torch
 
-from skill_stack.skills.arm import ARM_SKILL_CLASSES, arm_skills
-from skill_stack.skills.arm_env import ArmEnv
-from skill_stack.skills.arm_experts import make_expert
 from skill_stack.skills.datasets import EVAL_SPLIT, collect_demos, episode_seed
 from skill_stack.skills.episodes import PolicyController, run_episode
+from skill_stack.skills.library import LIBRARY, embodiment_of, entry
 from skill_stack.skills.policy import KeypointPolicy, load_checkpoint, save_checkpoint
 from skill_stack.skills.training import TrainConfig, train_bc
 
@@ -40,13 +38,11 @@ logger = logging.getLogger(__name__)
 
 CHECKPOINT_DIR = Path(__file__).resolve().parent / 'checkpoints'
 CONTROLLERS = ('expert', 'learned', 'baseline')
-# Per-skill defaults: expert episodes and epochs (about 3-6 thousand gradient steps at batch 256).
-DEFAULT_BUDGET = {'reach': (200, 40), 'pick': (300, 40), 'place': (300, 40), 'push': (300, 40)}
 POLICY_SIZE = {'hidden': 128, 'layers': 3, 'chunk': 4}
 
 
 def checkpoint_path(name: str, baseline: bool = False, directory: Optional[Path] = None) -> Path:
-    return Path(directory or CHECKPOINT_DIR) / f"arm_{name}{'_baseline' if baseline else ''}.pt"
+    return Path(directory or CHECKPOINT_DIR) / f"{embodiment_of(name)}_{name}{'_baseline' if baseline else ''}.pt"
 
 
 def _command(name: str, episodes: int, epochs: int, seed: int) -> str:
@@ -55,15 +51,13 @@ def _command(name: str, episodes: int, epochs: int, seed: int) -> str:
 
 def train_skill(name: str, episodes: Optional[int] = None, epochs: Optional[int] = None, seed: int = 0,
                 out_dir: Optional[Path] = None, baseline: bool = True) -> Path:
-    """Demonstrations, training and checkpoints for one arm skill; returns the learned checkpoint's path."""
-    if name not in ARM_SKILL_CLASSES:
-        raise ValueError(f'unknown arm skill {name!r}; arm skills are {sorted(ARM_SKILL_CLASSES)}')
-    default_episodes, default_epochs = DEFAULT_BUDGET[name]
-    episodes = default_episodes if episodes is None else int(episodes)
-    epochs = default_epochs if epochs is None else int(epochs)
+    """Demonstrations, training and checkpoints for one skill; returns the learned checkpoint's path."""
+    spec = entry(name)
+    episodes = spec.episodes if episodes is None else int(episodes)
+    epochs = spec.epochs if epochs is None else int(epochs)
     out_dir = Path(out_dir or CHECKPOINT_DIR)
     torch.set_num_threads(1)
-    skill = arm_skills()[name]
+    skill = spec.skill()
     started = time.monotonic()
     demos = collect_demos(name, episodes, seed)
     data_seconds = time.monotonic() - started
@@ -80,10 +74,10 @@ def train_skill(name: str, episodes: Optional[int] = None, epochs: Optional[int]
         policy, metrics = train_bc(observations, demos.actions, demos.episode_ends, config)
         path = checkpoint_path(name, is_baseline, out_dir)
         meta: Dict[str, Any] = {
-            'skill': name, 'embodiment': 'arm', 'variant': 'baseline' if is_baseline else 'keypoint',
+            'skill': name, 'embodiment': skill.embodiment, 'variant': 'baseline' if is_baseline else 'keypoint',
             'zero_mask': [bool(v) for v in zero_mask] if zero_mask is not None else None,
-            'observation': [slot for slot, _ in skill.base_slots + skill.slots],
-            'action': ['dx', 'dy', 'dz', 'gripper_open'], 'control_rate_hz': skill.control_rate_hz,
+            'observation': skill.observation_names(),
+            'action': list(skill.action_names), 'control_rate_hz': skill.control_rate_hz,
             'seed': seed, 'episodes': episodes, 'epochs': epochs,
             'demos': {'kept': len(demos.episode_ends), 'attempted': demos.attempted,
                       'steps': len(demos.observations), 'seconds': round(data_seconds, 1)},
@@ -98,7 +92,7 @@ def train_skill(name: str, episodes: Optional[int] = None, epochs: Optional[int]
 def load_controller(name: str, variant: str, checkpoint_dir: Optional[Path] = None):
     """'expert', or a PolicyController for the 'learned' or 'baseline' checkpoint."""
     if variant == 'expert':
-        return make_expert(name)
+        return entry(name).expert()
     policy, meta = load_checkpoint(checkpoint_path(name, variant == 'baseline', checkpoint_dir))
     mask = meta.get('zero_mask')
     return PolicyController(policy, None if mask is None else np.array(mask, bool))
@@ -108,8 +102,9 @@ def evaluate_skill(name: str, episodes: int = 100, seed: int = 0, checkpoint_dir
                    controllers: Sequence[str] = CONTROLLERS) -> Dict[str, Any]:
     """Success rate of each controller over the same ``episodes`` seeded tasks (disjoint from training)."""
     torch.set_num_threads(1)
-    skill = arm_skills()[name]
-    env = ArmEnv(name)
+    spec = entry(name)
+    skill = spec.skill()
+    env = spec.env(name)
     out: Dict[str, Any] = {'skill': name, 'episodes': episodes, 'seed': seed}
     try:
         for variant in controllers:
@@ -125,12 +120,12 @@ def evaluate_skill(name: str, episodes: int = 100, seed: int = 0, checkpoint_dir
                 inference += result.inference_s
                 if not result.success and len(failures) < 5:
                     failures.append({'seed': result.seed, 'reason': result.reason})
-            entry = {'success_rate': successes / max(1, episodes), 'successes': successes,
-                     'seconds': round(time.monotonic() - started, 1), 'failures': failures}
+            row = {'success_rate': successes / max(1, episodes), 'successes': successes,
+                   'seconds': round(time.monotonic() - started, 1), 'failures': failures}
             if inference:
-                entry['inference_ms_median'] = float(np.median(inference) * 1000.0)
-                entry['inference_ms_p95'] = float(np.percentile(inference, 95) * 1000.0)
-            out[variant] = entry
+                row['inference_ms_median'] = float(np.median(inference) * 1000.0)
+                row['inference_ms_p95'] = float(np.percentile(inference, 95) * 1000.0)
+            out[variant] = row
     finally:
         env.close()
     return out
@@ -148,7 +143,7 @@ def policy_inference_ms(policy: KeypointPolicy, obs_dim: int, repeats: int = 500
     return float(np.median(times) * 1000.0)
 
 
-def benchmark(skills: Iterable[str] = tuple(ARM_SKILL_CLASSES), episodes: int = 100, seed: int = 0,
+def benchmark(skills: Iterable[str] = tuple(LIBRARY), episodes: int = 100, seed: int = 0,
               out_dir: Path = Path('out/skills'), checkpoint_dir: Optional[Path] = None) -> Dict[str, Any]:
     """Evaluate every skill with every controller; write report.md, report.png and results.json."""
     results = {name: evaluate_skill(name, episodes, seed, checkpoint_dir) for name in skills}
@@ -164,17 +159,18 @@ def _rate(entry: Dict[str, Any]) -> Optional[float]:
 
 
 def write_report(results: Dict[str, Any], markdown: Path, image: Path) -> None:
-    lines = ['# Arm skills: success rates', '',
-             '| skill | episodes | expert | learned (keypoints) | baseline (no keypoints) '
+    lines = ['# Skills: success rates', '',
+             '| skill | robot | episodes | expert | learned (keypoints) | baseline (no keypoints) '
              '| learned inference, median ms |',
-             '|---|---|---|---|---|---|']
+             '|---|---|---|---|---|---|---|']
     for name, r in results.items():
         cells = []
         for variant in CONTROLLERS:
             rate = _rate(r.get(variant, {}))
             cells.append('n/a' if rate is None else f'{rate * 100:.0f}%')
         ms = r.get('learned', {}).get('inference_ms_median')
-        lines.append(f"| {name} | {r['episodes']} | {' | '.join(cells)} | {'n/a' if ms is None else f'{ms:.3f}'} |")
+        speed = 'n/a' if ms is None else f'{ms:.3f}'
+        lines.append(f"| {name} | {embodiment_of(name)} | {r['episodes']} | {' | '.join(cells)} | {speed} |")
     seed = next(iter(results.values()))['seed'] if results else 0
     lines += ['', f'Seeded evaluation tasks (seed {seed}), disjoint from the training tasks. '
               'Re-create: `skill-stack bench --only skills` (100 episodes per skill, seed 0).', '']
