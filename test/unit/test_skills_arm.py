@@ -15,11 +15,12 @@ from skill_stack.skills.arm import (
     PushSkill,
     ReachSkill,
 )
-from skill_stack.skills.arm_env import ArmEnv, down_quaternion, gripper_yaw, object_keypoints
+from skill_stack.skills.arm_env import ArmEnv, down_quaternion, gripper_yaw
 from skill_stack.skills.base import RobotObservation
 from skill_stack.skills.episodes import run_episode
 from skill_stack.skills.library import skills
 from skill_stack.skills.schema import SkillArgumentError
+from skill_stack.skills.sim_perception import object_keypoints
 
 
 def perceived(name, label, position, extent, yaw=0.0, color='red'):

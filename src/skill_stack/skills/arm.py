@@ -27,9 +27,10 @@ import numpy as np
 
 from skill_stack.perception.grounding import ground
 from skill_stack.perception.types import PerceivedObject, PerceivedScene
-from skill_stack.skills.arm_env import MIN_EE_HEIGHT, down_quaternion, gripper_yaw, wrap_half_turn
+from skill_stack.skills.arm_env import MIN_EE_HEIGHT, down_quaternion, gripper_yaw
 from skill_stack.skills.base import ArmCommand, Progress, RobotObservation, Skill, Targets
 from skill_stack.skills.schema import ArgSpec, SkillArgumentError
+from skill_stack.skills.sim_perception import wrap_half_turn
 
 MAX_STEP = 0.02  # m per control tick (0.4 m/s at 20 Hz)
 GRIPPER_OPEN = 0.085

@@ -9,9 +9,9 @@ free point for reach), an `ArmDriver` on the sim backends, and the clock:
 
 What a skill sees comes through the same doors as on the robot:
 `observe()` builds a `RobotObservation` from the driver's state, and
-`perceive()` a `PerceivedScene` whose object poses are the simulator's with
-Gaussian noise of a few millimetres (what the perception pipeline gives) and
-whose keypoints and affordances come from perception's own functions.
+`perceive()` a `PerceivedScene` (skills/sim_perception.py: the simulator's
+poses with a few millimetres of noise, perception's keypoint names and
+affordances).
 `ground_truth_*` is the privilege of experts and data generation only; no
 skill method reads it.
 """
@@ -28,16 +28,15 @@ from skill_stack.drivers.arm import ArmDriver
 from skill_stack.drivers.config import ArmConfig, load_arm_config
 from skill_stack.drivers.ik import ArmIK
 from skill_stack.drivers.sim_backends import SimGripperBackend, SimJointBackend
-from skill_stack.perception.affordances import affordances
-from skill_stack.perception.types import Keypoint, PerceivedObject, PerceivedScene
+from skill_stack.perception.types import PerceivedScene
 from skill_stack.sim.footprint import Circle, Rectangle, footprint, overlaps
 from skill_stack.sim.objects import body_name
 from skill_stack.sim.random_scenes import random_object
 from skill_stack.sim.scene_file import COLORS, SceneFileError, SceneSpec, parse_scene
 from skill_stack.sim.world import World
+from skill_stack.skills.sim_perception import POSITION_NOISE, perceive_world
 
 TICK = 0.01  # s between driver.update() calls (100 Hz), as the driver node runs
-POSITION_NOISE = 0.002  # m, standard deviation of perceived object positions
 FINGERTIP_BELOW_EE = 0.02  # the fingertips reach this far below the ee frame (urdf/arm.urdf)
 MIN_EE_HEIGHT = 0.024  # ee z that keeps the fingertips just off the table
 ARM_SKILLS = ('reach', 'pick', 'place', 'push')
@@ -54,17 +53,6 @@ class ArmTask:
     args: Dict[str, Any]
     seed: int
     info: Dict[str, Any] = field(default_factory=dict)  # privileged: what the generator chose
-
-
-def yaw_of(quaternion: np.ndarray) -> float:
-    """Yaw about world z of a body whose z axis is (nearly) vertical; w, x, y, z."""
-    w, _x, _y, z = quaternion
-    return 2.0 * math.atan2(z, w) if abs(w) + abs(z) > 1e-9 else 0.0
-
-
-def wrap_half_turn(angle: float) -> float:
-    """An angle in [-pi/2, pi/2): a parallel gripper is the same turned by half a turn."""
-    return (angle + math.pi / 2.0) % math.pi - math.pi / 2.0
 
 
 def down_quaternion(yaw: float) -> np.ndarray:
@@ -151,19 +139,7 @@ class ArmEnv:
 
     def perceive(self, noise: Optional[float] = None) -> PerceivedScene:
         """The scene as perception reports it: poses with noise, keypoints and affordances from perception."""
-        sigma = self.position_noise if noise is None else noise
-        objects: List[PerceivedObject] = []
-        for spec in self.world.scene.objects:
-            position, quaternion = self.ground_truth_pose(spec.name)
-            position = position + self.rng.normal(0.0, sigma, 3)
-            label, extent, yaw = _shape_of(spec, quaternion)
-            color = spec.color if isinstance(spec.color, str) else 'white'
-            objects.append(PerceivedObject(
-                id=spec.name, label=label, color=color, position=position,
-                quaternion=np.array([math.cos(yaw / 2.0), 0.0, 0.0, math.sin(yaw / 2.0)]), extent=extent,
-                confidence=1.0, keypoints=object_keypoints(label, position, yaw, extent),
-                affordances=affordances(label, extent)))
-        return PerceivedScene(objects=objects, support_height=0.0, stamp=self.world.time)
+        return perceive_world(self.world, self.rng, self.position_noise if noise is None else noise)
 
     # --- acting -------------------------------------------------------------------------------
 
@@ -192,53 +168,6 @@ class ArmEnv:
 
     def ground_truth_spec(self, name: str):
         return self.world.scene.object(name)
-
-
-GRASP_DEPTH = 0.02  # m below the top where the fingertips close (perception/keypoints.py)
-BOWL_WALL_GRIP = 0.02
-_SIDES = {'left': (0.0, 1.0), 'right': (0.0, -1.0), 'front': (-1.0, 0.0), 'back': (1.0, 0.0)}
-
-
-def object_keypoints(label: str, centre: np.ndarray, yaw: float, extent: np.ndarray) -> List[Keypoint]:
-    """Keypoints of an upright object with perception's names and conventions (perception/keypoints.py):
-    centre, top, bottom, the four sides at centre height, a top-down grasp (boxes, cylinders, spheres),
-    and for bowls the rim nearest the robot and the opening. Kept here so training does not depend on
-    the camera pipeline; the names and geometry match what it reports."""
-    centre = np.asarray(centre, float)
-    up = np.array([0.0, 0.0, 1.0])
-    height = float(extent[2])
-    top, bottom = centre + up * height / 2.0, centre - up * height / 2.0
-    points = [Keypoint('center', centre.copy()), Keypoint('top', top), Keypoint('bottom', bottom)]
-    for name, (dx, dy) in _SIDES.items():
-        if label == 'box':
-            c, s = math.cos(yaw), math.sin(yaw)
-            ax, ay = abs(dx * c + dy * s), abs(-dx * s + dy * c)
-            reach = min(extent[0] / 2.0 / ax if ax > 1e-9 else math.inf,
-                        extent[1] / 2.0 / ay if ay > 1e-9 else math.inf)
-        else:
-            reach = extent[0] / 2.0
-        points.append(Keypoint(name, centre + np.array([dx, dy, 0.0]) * reach))
-    if label in ('box', 'cylinder', 'sphere'):
-        width = float(min(extent[0], extent[1]))
-        points.append(Keypoint('grasp', top - up * min(GRASP_DEPTH, height / 2.0), direction=-up, width=width))
-    elif label == 'bowl':
-        rim = points[6].position + up * height / 2.0  # front side, at rim height
-        points += [Keypoint('rim', rim), Keypoint('opening', top.copy(), direction=-up),
-                   Keypoint('grasp', rim - up * min(GRASP_DEPTH, height / 2.0), direction=-up, width=BOWL_WALL_GRIP,
-                            confidence=0.7)]
-    return points
-
-
-def _shape_of(spec, quaternion: np.ndarray) -> Tuple[str, np.ndarray, float]:
-    """(label, extent x/y/height with x the longer side, yaw) as perception estimates them."""
-    if spec.shape == 'box':
-        sx, sy, sz = spec.size
-        yaw = yaw_of(quaternion)
-        if sx < sy:
-            sx, sy, yaw = sy, sx, yaw + math.pi / 2.0
-        return 'box', np.array([sx, sy, sz]), wrap_half_turn(yaw)
-    diameter = 2.0 * spec.size[0]
-    return spec.shape, np.array([diameter, diameter, spec.height]), 0.0
 
 
 # --- task generators ----------------------------------------------------------------------------
