@@ -1,6 +1,7 @@
 """ExecuteSkill end to end on the simulated arm stack: perception -> learned policy -> driver."""
 
 import json
+import re
 import signal
 import subprocess
 import time
@@ -88,21 +89,25 @@ def test_goals_that_do_not_fit_are_rejected_with_the_reason(arm_stack, skill, ar
     assert abs(after.x - before.x) + abs(after.y - before.y) + abs(after.z - before.z) < 0.002  # nothing moved
 
 
-def test_cancel_holds_the_arm(arm_stack):
+def test_cancel_stops_the_arm_within_100_ms(arm_stack):
     node, client, poses = arm_stack
     handle = send(node, client, 'reach', {'point': [0.45, -0.25, 0.25]})
-    spin_until(node, lambda: False, 1.0)  # let it move
+    spin_until(node, lambda: False, 0.6)  # let it move
+    moving = np.array([poses[-1].pose.position.x, poses[-1].pose.position.y, poses[-1].pose.position.z])
     cancel = handle.cancel_goal_async()
     assert spin_until(node, cancel.done, 10)
     cancelled_at = time.monotonic()
     outcome = result(node, handle)
     assert outcome.status == GoalStatus.STATUS_CANCELED
-    # Within 100 ms of the cancel the hold is commanded; the arm then comes to rest where it is.
-    spin_until(node, lambda: time.monotonic() - cancelled_at > 0.5, 2.0)
+    held_after_ms = int(re.search(r'robot held (\d+) ms after the cancel', outcome.result.message).group(1))
+    assert held_after_ms < 100, outcome.result.message
+    # The hold was commanded within 100 ms; from then on the arm is at rest where it was.
+    spin_until(node, lambda: time.monotonic() - cancelled_at > 0.3, 2.0)
     start = np.array([poses[-1].pose.position.x, poses[-1].pose.position.y, poses[-1].pose.position.z])
-    spin_until(node, lambda: time.monotonic() - cancelled_at > 1.5, 3.0)
+    spin_until(node, lambda: time.monotonic() - cancelled_at > 1.3, 3.0)
     end = np.array([poses[-1].pose.position.x, poses[-1].pose.position.y, poses[-1].pose.position.z])
-    assert np.linalg.norm(end - start) < 0.005
+    assert np.linalg.norm(end - start) < 0.003
+    assert np.linalg.norm(end - moving) < 0.15  # held near where it was cancelled, not at the target
 
 
 def test_list_skills(arm_stack):
@@ -110,4 +115,4 @@ def test_list_skills(arm_stack):
     skills = {s['name']: s for s in json.loads(call(node, ListSkills, '/arm/list_skills',
                                                          ListSkills.Request()).skills_json)}
     assert set(skills) == {'reach', 'pick', 'place', 'push'}
-    assert [a['name'] for a in skills['place']['args']] == ['object', 'target']
+    assert [a['name'] for a in skills['place']['args']] == ['object', 'target', 'offset']

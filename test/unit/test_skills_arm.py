@@ -107,6 +107,17 @@ def test_objects_are_found_by_phrase(scene):
         PickSkill().targets({'object': 'box'}, scene, robot_at())
 
 
+def test_offset_shifts_the_target_and_is_bounded(scene):
+    reach = ReachSkill()
+    plain = reach.targets(reach.validate({'object': 'red_cube'}), scene, robot_at())
+    shifted = reach.targets(reach.validate({'object': 'red_cube', 'offset': [0.0, 0.05, 0.0]}), scene, robot_at())
+    assert np.allclose(shifted['goal'] - plain['goal'], [0.0, 0.05, 0.0])
+    with pytest.raises(SkillArgumentError, match="'offset'.*longer than"):
+        reach.targets(reach.validate({'object': 'red_cube', 'offset': [0.0, 0.5, 0.0]}), scene, robot_at())
+    with pytest.raises(SkillArgumentError, match=r"'offset' must be \[x, y, z\]"):
+        reach.validate({'object': 'red_cube', 'offset': [0.0, float('nan'), 0.0]})
+
+
 def test_feasibility_follows_affordances(scene):
     pick, place, push, reach = PickSkill(), PlaceSkill(), PushSkill(), ReachSkill()
     assert pick.feasibility({'object': 'red_cube'}, scene)[0] > 0.9

@@ -4,6 +4,7 @@ Progress goes to stderr, the figures to stdout, so the output can be piped.
 """
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -41,21 +42,37 @@ def bench_sim(quick: bool) -> Dict[str, float]:
     figures = {f'sim_{k}': v for k, v in run_world(_scene('arm_blocks.yaml'), frames=20 if quick else 50,
                                                   blocks=20 if quick else 50).items()}
     _progress(f'sim in-process: {figures}')
-    launch = subprocess.Popen([sys.executable, '-m', 'skill_stack.cli', 'launch', 'sim',
-                               'camera_rate_hz:=15.0', 'real_time:=true'],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
+    with _launched('sim', 'camera_rate_hz:=15.0', 'real_time:=true'):
         from skill_stack.nodes.sim_probe import measure
 
         figures.update({f'sim_ros_{k}': v for k, v in measure(window_s=4.0 if quick else 10.0,
                                                                commands=5 if quick else 20).items()})
+    return figures
+
+
+def bench_skill_server(quick: bool) -> Dict[str, float]:
+    """The arm stack as used (sim with camera, perception, skill server): control rate while the camera and
+    perception run, and cancel-to-rest time."""
+    with _launched('arm_stack'):
+        from skill_stack.nodes.skill_probe import measure
+
+        figures = measure(goals=3 if quick else 10, cancels=3 if quick else 10)
+    return {f'skill_server_{k}' if k != 'control_rate_hz' else k: v for k, v in figures.items()}
+
+
+@contextlib.contextmanager
+def _launched(*launch_args: str):
+    """A launch file running in the background for the duration of a benchmark, stopped like Ctrl-C."""
+    launch = subprocess.Popen([sys.executable, '-m', 'skill_stack.cli', 'launch', *launch_args],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        yield launch
     finally:
         launch.send_signal(signal.SIGINT)
         try:
             launch.wait(timeout=30)
         except subprocess.TimeoutExpired:
             launch.kill()
-    return figures
 
 
 def bench_drivers(quick: bool) -> Dict[str, float]:
@@ -115,6 +132,7 @@ BENCHES: Dict[str, Callable[[bool], Dict[str, float]]] = {
     'perception': bench_perception,
     'drivers': bench_drivers,
     'skills': bench_skills,
+    'skill_server': bench_skill_server,
 }
 
 

@@ -19,23 +19,20 @@ from typing import Optional
 
 import numpy as np
 from diagnostic_msgs.msg import DiagnosticStatus
-from geometry_msgs.msg import PoseStamped
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.node import Node
-from sensor_msgs.msg import JointState
-from std_msgs.msg import Float64
 
 from skill_stack.action import ExecuteSkill
 from skill_stack.msg import Scene
 from skill_stack.nodes.logging_bridge import route_python_logging
+from skill_stack.nodes.robot_links import LINKS
 from skill_stack.nodes.runtime import declare, run_node
 from skill_stack.nodes.scene_convert import msg_to_scene
 from skill_stack.perception.types import Keypoint, PerceivedObject, PerceivedScene
-from skill_stack.skills.arm import CLOSED_WIDTH, HOLDING_MAX, find_object
-from skill_stack.skills.base import ArmCommand, RobotObservation
 from skill_stack.skills.evaluate import checkpoint_path
-from skill_stack.skills.library import skills
+from skill_stack.skills.library import EMBODIMENTS, skills
+from skill_stack.skills.objects import find_object
 from skill_stack.skills.policy import load_checkpoint
 from skill_stack.skills.schema import SkillArgumentError
 from skill_stack.srv import ListSkills
@@ -49,7 +46,10 @@ class SkillServer(Node):
         super().__init__('skill_server')
         route_python_logging(self)
         self.frame_id = declare(self, 'frame_id', 'world', 'frame of commands and of the scene')
-        self.skills = skills('arm')
+        self.embodiment = declare(self, 'embodiment', 'arm', f"the robot's kind: {', '.join(EMBODIMENTS)}")
+        if self.embodiment not in LINKS:
+            raise ValueError(f"parameter 'embodiment' must be one of {sorted(LINKS)}, got '{self.embodiment}'")
+        self.skills = skills(self.embodiment)
         self.policies = {}
         for name in self.skills:
             path = checkpoint_path(name)
@@ -59,26 +59,22 @@ class SkillServer(Node):
 
         self._lock = threading.Lock()
         self._scene: Optional[PerceivedScene] = None
-        self._joints: Optional[JointState] = None
-        self._ee: Optional[PoseStamped] = None
         self._driver_message = ''
         self._busy = False
-        # What the gripper holds, as seen when it was picked, and its centre relative to the
-        # end-effector: held objects are often hidden from the camera by the fingers.
+        self._cancel_at: Optional[float] = None
+        # What the robot holds, as seen when it took hold, and its centre relative to the robot:
+        # held objects are often hidden from the camera by the fingers.
         self._held: Optional[tuple[PerceivedObject, np.ndarray]] = None
-        self.stopping = threading.Event()
+        self.wake = threading.Event()  # ends a control tick's wait early (cancel, shutdown)
         group = ReentrantCallbackGroup()
+        self.link = LINKS[self.embodiment](self, group, self.frame_id)
         self.create_subscription(Scene, 'scene', self.on_scene, 5, callback_group=group)
-        self.create_subscription(JointState, 'joint_states', self.on_joints, 10, callback_group=group)
-        self.create_subscription(PoseStamped, 'ee_pose', self.on_ee, 10, callback_group=group)
         self.create_subscription(DiagnosticStatus, 'driver_status', self.on_status, 10, callback_group=group)
-        self.pose_pub = self.create_publisher(PoseStamped, 'ee_pose_command', 10)
-        self.gripper_pub = self.create_publisher(Float64, 'gripper_command', 10)
         self.create_service(ListSkills, 'list_skills', self.on_list, callback_group=group)
         self.server = ActionServer(self, ExecuteSkill, 'execute_skill', execute_callback=self.execute,
                                    goal_callback=self.on_goal, cancel_callback=self.on_cancel,
                                    callback_group=group)
-        self.get_logger().info(f"skills ready: {', '.join(sorted(self.skills))}")
+        self.get_logger().info(f"{self.embodiment} skills ready: {', '.join(sorted(self.skills))}")
 
     # -- inputs -----------------------------------------------------------
 
@@ -86,30 +82,12 @@ class SkillServer(Node):
         with self._lock:
             self._scene = msg_to_scene(msg)
 
-    def on_joints(self, msg: JointState) -> None:
-        with self._lock:
-            self._joints = msg
-
-    def on_ee(self, msg: PoseStamped) -> None:
-        with self._lock:
-            self._ee = msg
-
     def on_status(self, msg: DiagnosticStatus) -> None:
         with self._lock:
             self._driver_message = msg.message
 
-    def robot(self) -> Optional[RobotObservation]:
-        with self._lock:
-            joints, ee = self._joints, self._ee
-        if joints is None or ee is None:
-            return None
-        state = dict(zip(joints.name, joints.position, strict=True))
-        p, q = ee.pose.position, ee.pose.orientation
-        return RobotObservation(
-            embodiment='arm', position=np.array([p.x, p.y, p.z]), quaternion=np.array([q.w, q.x, q.y, q.z]),
-            joints=np.array([v for n, v in state.items() if n != 'gripper']),
-            gripper_width=float(state.get('gripper', 0.0)),
-            stamp=ee.header.stamp.sec + ee.header.stamp.nanosec * 1e-9)
+    def robot(self):
+        return self.link.observation()
 
     def scene(self) -> Optional[PerceivedScene]:
         """The latest perceived scene, plus the held object where the camera cannot see it."""
@@ -118,7 +96,7 @@ class SkillServer(Node):
         robot = self.robot()
         if scene is None or held is None or robot is None:
             return scene
-        if not CLOSED_WIDTH < robot.gripper_width < HOLDING_MAX:
+        if not self.link.holding(robot):
             with self._lock:
                 self._held = None  # let go
             return scene
@@ -148,9 +126,15 @@ class SkillServer(Node):
                 self.get_logger().warning(f"goal '{goal.skill}' refused: a skill is already running")
                 return GoalResponse.REJECT
             self._busy = True
+            self._cancel_at = None
+            self.wake.clear()
         return GoalResponse.ACCEPT
 
     def on_cancel(self, goal_handle) -> CancelResponse:
+        """Accept, and wake the control loop so it holds the robot now rather than at its next tick."""
+        with self._lock:
+            self._cancel_at = time.monotonic()
+        self.wake.set()
         return CancelResponse.ACCEPT
 
     def execute(self, goal_handle):
@@ -174,7 +158,7 @@ class SkillServer(Node):
             return self._end(goal_handle, False, f'rejected: {exc}')
         robot, scene = self.robot(), self.scene()
         if robot is None:
-            return self._end(goal_handle, False, 'rejected: no robot state yet (joint_states and ee_pose)')
+            return self._end(goal_handle, False, f'rejected: no robot state yet ({self.link.needs})')
         if scene is None:
             return self._end(goal_handle, False, 'rejected: no scene from perception yet')
         try:
@@ -183,25 +167,23 @@ class SkillServer(Node):
             return self._end(goal_handle, False, f'rejected: {exc}')
 
         policy = self.policies[skill.name]
-        tick = _Ticker(skill.control_rate_hz, self.stopping)
+        tick = _Ticker(skill.control_rate_hz, self.wake)
         refusals, last_message = 0, self._driver_message
         for _ in range(round(skill.max_duration_s * skill.control_rate_hz)):
             if goal_handle.is_cancel_requested:
-                self.hold(robot)
-                goal_handle.canceled()
-                return ExecuteSkill.Result(success=False, message=f'{skill.name}: cancelled; robot held')
+                return self._cancelled(goal_handle, skill.name)
             robot = self.robot()
             action = policy.act(skill.observation(robot, targets, args))[0]
             if not np.all(np.isfinite(action)):
-                self.hold(robot)
+                self.link.hold(robot)
                 return self._end(goal_handle, False, f'{skill.name}: stopped: the policy output a non-finite '
                                                      f'action {action.tolist()}; robot held')
-            self.send(skill.command(action, robot, targets, args))
+            self.link.send(skill.command(action, robot, targets, args))
             message = self._driver_message
             if 'refused' in message and message != last_message:
                 refusals += 1
                 if refusals >= MAX_REFUSALS:
-                    self.hold(robot)
+                    self.link.hold(robot)
                     return self._end(goal_handle, False, f'{skill.name}: stopped: the driver refused '
                                                          f'{refusals} commands: {message}')
             else:
@@ -215,17 +197,30 @@ class SkillServer(Node):
                 break
             tick.wait()
         else:
-            self.hold(self.robot())
+            self.link.hold(self.robot())
             return self._end(goal_handle, False, f'{skill.name}: timed out after {skill.max_duration_s:g} s')
         for _ in range(round(SETTLE_S * skill.control_rate_hz)):
+            if goal_handle.is_cancel_requested:
+                return self._cancelled(goal_handle, skill.name)
             tick.wait()
         robot = self.robot()
         ok, reason = skill.success(robot, self.scene(), targets, args)
-        if ok and skill.name == 'pick':
-            picked = find_object(scene, args['object'], skill.name, 'object')
+        if ok and skill.takes_hold:
+            taken = find_object(scene, args['object'], skill.name, 'object')
             with self._lock:
-                self._held = (picked, picked.position - robot.position)
+                self._held = (taken, taken.position - robot.position)
         return self._end(goal_handle, ok, f'{skill.name}: {reason}')
+
+    def _cancelled(self, goal_handle, skill: str):
+        """Hold the robot where it is and end the goal as cancelled, saying how soon it was held."""
+        self.link.hold(self.robot())
+        with self._lock:
+            cancel_at = self._cancel_at
+        goal_handle.canceled()
+        after = '' if cancel_at is None else f' {(time.monotonic() - cancel_at) * 1000.0:.0f} ms after the cancel'
+        message = f'{skill}: cancelled; robot held{after}'
+        self.get_logger().info(message)
+        return ExecuteSkill.Result(success=False, message=message)
 
     def _end(self, goal_handle, success: bool, message: str):
         if success:
@@ -236,25 +231,8 @@ class SkillServer(Node):
             goal_handle.abort()
         return ExecuteSkill.Result(success=success, message=message)
 
-    # -- commands ---------------------------------------------------------
-
-    def send(self, command: ArmCommand) -> None:
-        msg = PoseStamped()
-        msg.header.stamp = self.get_clock().now().to_msg()
-        msg.header.frame_id = self.frame_id
-        msg.pose.position.x, msg.pose.position.y, msg.pose.position.z = (float(v) for v in command.ee_position)
-        o = msg.pose.orientation
-        o.w, o.x, o.y, o.z = (float(v) for v in command.ee_quaternion)
-        self.pose_pub.publish(msg)
-        self.gripper_pub.publish(Float64(data=float(command.gripper_width)))
-
-    def hold(self, robot: Optional[RobotObservation]) -> None:
-        """Command the pose the arm is at now: the driver stops it there (the gripper keeps its width)."""
-        if robot is not None:
-            self.send(ArmCommand(robot.position, robot.quaternion, robot.gripper_width))
-
     def destroy_node(self):
-        self.stopping.set()  # ends the wait of a goal that is executing
+        self.wake.set()  # ends the wait of a goal that is executing
         return super().destroy_node()
 
 
@@ -262,16 +240,16 @@ class _Ticker:
     """Paces the control loop of an executing goal (its own executor thread) to a fixed rate.
 
     rclpy's Rate relies on a timer callback that a busy executor may not run in
-    time; this waits on an event instead, so node shutdown also ends the wait.
+    time; this waits on an event instead, so a cancel or node shutdown ends the wait at once.
     """
 
-    def __init__(self, rate_hz: float, stop: threading.Event):
+    def __init__(self, rate_hz: float, wake: threading.Event):
         self.period = 1.0 / rate_hz
-        self.stop = stop
+        self.wake = wake
         self.next = time.monotonic() + self.period
 
     def wait(self) -> None:
-        self.stop.wait(max(0.0, self.next - time.monotonic()))
+        self.wake.wait(max(0.0, self.next - time.monotonic()))
         self.next = max(self.next + self.period, time.monotonic())
 
 

@@ -25,10 +25,10 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
-from skill_stack.perception.grounding import ground
 from skill_stack.perception.types import PerceivedObject, PerceivedScene
 from skill_stack.skills.arm_env import MIN_EE_HEIGHT, down_quaternion, gripper_yaw
 from skill_stack.skills.base import ArmCommand, Progress, RobotObservation, Skill, Targets
+from skill_stack.skills.objects import find_object, keypoint
 from skill_stack.skills.schema import ArgSpec, SkillArgumentError
 from skill_stack.skills.sim_perception import wrap_half_turn
 
@@ -50,31 +50,19 @@ PUSH_HEIGHT = 0.026  # ee height while pushing: the closed fingertips just over 
 PUSH_CLEARANCE = 0.03  # m between the fingers and the object before a push
 FINGER_HALF_THICKNESS = 0.012  # the closed fingers' half-width in the push direction
 REACH_TOLERANCE = 0.01
+MAX_OFFSET = 0.3  # m, the longest target shift a correction may ask for
 
 
-def find_object(scene: PerceivedScene, ref: str, skill: str, argument: str) -> PerceivedObject:
-    """The one object ``ref`` names: an object id, or a phrase perception's grounding resolves
-    ("the red cube", "the block left of the bowl"); no match or an ambiguous phrase is refused."""
-    for obj in scene.objects:
-        if obj.id == ref:
-            return obj
-    answer = ground(ref.replace('_', ' '), scene)
-    if answer.status == 'matched' and len(answer.objects) == 1:
-        return answer.objects[0]
-    if answer.status == 'matched':
-        ids = ', '.join(o.id for o in answer.objects)
-        raise SkillArgumentError(f"{skill}: argument '{argument}': '{ref}' names {len(answer.objects)} objects "
-                                 f'({ids}); this skill takes one')
-    raise SkillArgumentError(f"{skill}: argument '{argument}': {answer.status.replace('_', ' ')} for '{ref}': "
-                             f'{answer.message}')
+OFFSET = ArgSpec('offset', 'point', 'shift of the target [dx, dy, dz] in the arm base frame, at most '
+                 f'{MAX_OFFSET} m (what live corrections such as "a bit to the left" set)', required=False)
 
 
-def keypoint(obj: PerceivedObject, name: str, skill: str) -> np.ndarray:
-    point = obj.keypoint(name)
-    if point is None:
-        raise SkillArgumentError(f"{skill}: object '{obj.id}' has no '{name}' keypoint "
-                                 f"(it has {[k.name for k in obj.keypoints]})")
-    return np.asarray(point.position, float).copy()
+def offset(args: Dict[str, Any], skill: str) -> np.ndarray:
+    """The ``offset`` argument as a vector (zero when absent); refused beyond `MAX_OFFSET`."""
+    value = np.asarray(args.get('offset') or (0.0, 0.0, 0.0), float)
+    if float(np.linalg.norm(value)) > MAX_OFFSET:
+        raise SkillArgumentError(f"{skill}: argument 'offset' {value.tolist()} is longer than {MAX_OFFSET} m")
+    return value
 
 
 def min_radius(z: float) -> float:
@@ -168,6 +156,7 @@ class ReachSkill(ArmSkill):
         ArgSpec('height', 'number', 'how far above the keypoint', required=False, default=0.05, minimum=0.0,
                 maximum=0.3, unit='m'),
         ArgSpec('point', 'point', 'a point in the arm base frame instead of an object', required=False),
+        OFFSET,
     )
     max_duration_s = 6.0
     slots = (('target_dx', True), ('target_dy', True), ('target_dz', True))
@@ -184,6 +173,7 @@ class ReachSkill(ArmSkill):
         else:
             obj = find_object(scene, args['object'], self.name, 'object')
             goal = keypoint(obj, args.get('part') or 'top', self.name) + np.array([0, 0, args.get('height') or 0.0])
+        goal = goal + offset(args, self.name)
         goal[2] = max(goal[2], MIN_EE_HEIGHT + 0.01)
         check_reach(goal, self.name, 'the target')
         return {'goal': goal, 'yaw': np.array([gripper_yaw(robot.quaternion)])}
@@ -219,6 +209,7 @@ class ReachSkill(ArmSkill):
 
 class PickSkill(ArmSkill):
     name = 'pick'
+    takes_hold = True
     description = 'Grasp an object from above at its grasp keypoint and lift it 8 cm.'
     args = (ArgSpec('object', 'object', 'the object to pick up'),)
     max_duration_s = 10.0
@@ -294,7 +285,8 @@ class PlaceSkill(ArmSkill):
     description = ('Put the held object on a support (a box, cylinder or pad top) or into a container (a bowl), '
                    'then open and retreat.')
     args = (ArgSpec('object', 'object', 'the held object'),
-            ArgSpec('target', 'object', 'where to put it: a container or a support'))
+            ArgSpec('target', 'object', 'where to put it: a container or a support'),
+            OFFSET)
     max_duration_s = 12.0
     slots = (('place_dx', True), ('place_dy', True), ('place_dz', True), ('held_dx', True), ('held_dy', True),
              ('held_dz', True), ('target_radius', True), ('container', True))
@@ -307,17 +299,19 @@ class PlaceSkill(ArmSkill):
         container = target.affordances.get('container', 0.0) >= 0.5
         if not container:
             self.validate_scene_object(target, 'support')
-        point = keypoint(target, 'opening' if container else 'top', self.name)
+        shift = offset(args, self.name)
+        point = keypoint(target, 'opening' if container else 'top', self.name) + shift
         check_reach(point, self.name, f"'{target.id}'")
         bottom = keypoint(held, 'bottom', self.name)
-        offset = bottom - robot.position
+        held_offset = bottom - robot.position
         centre_offset = np.asarray(held.position, float)[:2] - robot.position[:2]
-        if (offset[2] > -0.005 or float(np.hypot(*centre_offset)) > 0.03
+        if (held_offset[2] > -0.005 or float(np.hypot(*centre_offset)) > 0.03
                 or not CLOSED_WIDTH < robot.gripper_width < float(min(held.extent[0], held.extent[1])) + 0.01):
             raise SkillArgumentError(f"place: '{held.id}' is not between the closed fingers: is it held?")
         radius = float(min(target.extent[0], target.extent[1]) / 2.0)
-        return {'place': point, 'held_offset': offset, 'radius': np.array([radius]),
-                'container': np.array([1.0 if container else 0.0]), 'target_center': np.asarray(target.position).copy(),
+        return {'place': point, 'held_offset': held_offset, 'radius': np.array([radius]),
+                'container': np.array([1.0 if container else 0.0]),
+                'target_center': np.asarray(target.position, float) + shift,
                 'target_extent': np.asarray(target.extent, float).copy(),
                 'target_quaternion': np.asarray(target.quaternion, float).copy(),
                 'yaw': np.array([gripper_yaw(robot.quaternion)])}

@@ -43,6 +43,10 @@ ARM_SKILLS = ('reach', 'pick', 'place', 'push')
 # Where task objects are drawn: radius from the arm base and bearing, well inside its reach.
 TASK_RADIUS = (0.38, 0.56)
 TASK_BEARING = math.radians(50.0)
+# Where episodes start: the gripper pointing down over the workspace, above the tallest object.
+START_RADIUS = (0.38, 0.58)
+START_BEARING = math.radians(55.0)
+START_HEIGHT = (0.18, 0.35)
 
 
 @dataclass
@@ -89,7 +93,8 @@ class ArmEnv:
     # --- episodes -------------------------------------------------------------------
 
     def reset(self, seed: int) -> ArmTask:
-        """A new random scene and task for ``seed``; the arm at home, gripper open (place: holding)."""
+        """A new random scene and task for ``seed``; the gripper open, pointing down at a random pose above the
+        objects, where the previous skill may have left it (place: holding the object, just picked)."""
         rng = np.random.default_rng(seed)
         for _attempt in range(20):
             scene, args, info = _GENERATORS[self.skill](rng, self.distractors)
@@ -97,12 +102,24 @@ class ArmEnv:
             self.rng = np.random.default_rng([seed, 1])
             self.task = ArmTask(self.skill, args, seed, info)
             if self.skill != 'place':
+                self._move_to_random_start(rng)
                 return self.task
             # Place starts from a held object: the scripted expert picks it up first.
             from skill_stack.skills.arm_experts import scripted_grasp  # here: the expert builds on this module
             if scripted_grasp(self, args['object'], lift=float(rng.uniform(0.06, 0.12))):
                 return self.task
         raise RuntimeError(f'{self.skill}: could not set up a task for seed {seed} in 20 attempts')
+
+    def _move_to_random_start(self, rng: np.random.Generator) -> None:
+        """Drive the end-effector to a random top-down pose over the workspace (a skill starts wherever the
+        last one ended; policies trained only from home stall short of targets elsewhere)."""
+        r = math.sqrt(rng.uniform(START_RADIUS[0] ** 2, START_RADIUS[1] ** 2))
+        bearing = rng.uniform(-START_BEARING, START_BEARING)
+        goal = np.array([r * math.cos(bearing), r * math.sin(bearing), rng.uniform(*START_HEIGHT)])
+        pose = (goal, down_quaternion(float(rng.uniform(-math.pi / 2.0, math.pi / 2.0))))
+        for _ in range(40):  # streamed, as a client would (the driver's watchdog holds a silent arm)
+            self.driver.command_pose(*pose)
+            self.advance(0.05)
 
     def _build(self, scene: SceneSpec) -> None:
         if self.world is not None:

@@ -55,6 +55,7 @@ class QuadrotorCommand:
     position: np.ndarray  # world frame set-point
     yaw: Optional[float] = None
     land: bool = False  # hand over to the flight controller's landing
+    arm: bool = False  # spin up first (on the ground, before a take-off's set-points)
 
 
 Command = ArmCommand | HandCommand | QuadrotorCommand
@@ -79,6 +80,8 @@ class Skill(ABC):
     #: action entries that demonstration noise perturbs (DART), and its per-episode upper bound
     noise_dims: Tuple[int, ...] = ()
     demo_noise: float = 0.0
+    #: after success the robot holds ``args['object']`` (the server then tracks it where the camera cannot)
+    takes_hold: bool = False
 
     @property
     def action_dim(self) -> int:
