@@ -10,6 +10,7 @@ from skill_stack.perception.geometry import (
     fill_depth_holes,
     fit_support_plane,
     height_image,
+    mounted_camera_pose,
     pixels_to_world,
     pose_matrix,
     project,
@@ -51,6 +52,38 @@ def test_pose_matrix_of_identity_and_yaw():
     assert rotation @ [1.0, 0.0, 0.0] == pytest.approx([0.0, 1.0, 0.0], abs=1e-12)
     with pytest.raises(ValueError, match="not a rotation"):
         pose_matrix([0, 0, 0], [0, 0, 0, 0])
+
+
+def test_mounted_camera_pose_is_body_pose_then_mount():
+    """world_from_camera = world_from_body @ body_from_camera, checked on points, not on the formula."""
+    # A camera 0.1 m ahead of the body origin looking straight down, image up = body forward.
+    body_from_camera = np.array([[0.0, -1.0, 0.0, 0.1], [-1.0, 0.0, 0.0, 0.0], [0.0, 0.0, -1.0, 0.0],
+                                 [0.0, 0.0, 0.0, 1.0]])
+    # The body 2 m up at (1, 2), turned 90 degrees left: body forward is world +y.
+    pose = mounted_camera_pose([1.0, 2.0, 2.0], yaw_quaternion(math.pi / 2), body_from_camera)
+    assert pose[:3, 3] == pytest.approx([1.0, 2.1, 2.0])  # 0.1 m ahead of the body, along world +y
+    assert pose[:3, 2] == pytest.approx([0.0, 0.0, -1.0], abs=1e-12)  # still looking down
+    assert pose[:3, :3] @ [0.0, -1.0, 0.0] == pytest.approx([0.0, 1.0, 0.0], abs=1e-12)  # image up = body forward
+    # A point 1.5 m along the optical axis is 1.5 m straight below the lens.
+    point = pose @ [0.0, 0.0, 1.5, 1.0]
+    assert point[:3] == pytest.approx([1.0, 2.1, 0.5])
+    # The identity body pose leaves the mount as it is; a body rolled 90 degrees turns the view sideways.
+    assert mounted_camera_pose([0, 0, 0], [1, 0, 0, 0], body_from_camera) == pytest.approx(body_from_camera)
+    roll = [math.cos(math.pi / 4), math.sin(math.pi / 4), 0.0, 0.0]
+    assert mounted_camera_pose([0, 0, 0], roll, body_from_camera)[:3, 2] == pytest.approx([0.0, 1.0, 0.0], abs=1e-12)
+
+
+@pytest.mark.parametrize(('position', 'quaternion', 'message'), [
+    ([float('nan'), 0.0, 1.0], [1.0, 0.0, 0.0, 0.0], 'body position'),
+    ([0.0, 0.0, float('inf')], [1.0, 0.0, 0.0, 0.0], 'body position'),
+    ([0.0, 0.0], [1.0, 0.0, 0.0, 0.0], 'body position'),
+    ([0.0, 0.0, 1.0], [float('nan'), 0.0, 0.0, 0.0], 'not 4 finite numbers'),
+    ([0.0, 0.0, 1.0], [0.0, 0.0, 0.0, 0.0], 'not a unit quaternion'),
+    ([0.0, 0.0, 1.0], [0.5, 0.0, 0.0, 0.0], 'not a unit quaternion'),
+])
+def test_mounted_camera_pose_refuses_what_is_no_pose(position, quaternion, message):
+    with pytest.raises(ValueError, match=message):
+        mounted_camera_pose(position, quaternion, np.eye(4))
 
 
 def test_back_projection_and_projection_are_inverse():

@@ -1,15 +1,17 @@
 """The perception core on frames the simulator renders, and on bad input: a status, never an exception."""
 
+import math
 import os
 
 os.environ.setdefault("MUJOCO_GL", "egl")
 
+import mujoco
 import numpy as np
 import pytest
 
 from skill_stack.perception import pipeline
 from skill_stack.perception.bench import camera_model
-from skill_stack.perception.geometry import fit_support_plane
+from skill_stack.perception.geometry import fit_support_plane, yaw_quaternion
 from skill_stack.perception.pipeline import KeepOut, PerceptionConfig, ScenePerception, perceive
 from skill_stack.perception.types import CameraModel
 from skill_stack.sim.scene_file import load_scene, parse_scene
@@ -206,3 +208,27 @@ def test_bad_input_gives_a_status_not_an_exception(rgb, depth, camera, mask, sta
     assert scene.objects == []
     assert status in scene.status
     assert scene.stamp == 3.0
+
+
+@pytest.mark.parametrize(('height', 'tilt_deg', 'noise'), [
+    (1.25, 0.0, 0.0), (1.5, 10.0, 0.0), (2.0, 8.0, 0.002), (2.5, 8.0, 0.0015)])
+def test_a_pad_seen_from_the_quadrotor_body_camera(height, tilt_deg, noise):
+    """Hovering near the green pad, tilted and turned; `noise` m per m^2 of range: depth noise grows with range,
+    and at 2-2.5 m it made the tabletop thresholds take the pad for a box."""
+    with World(SCENES / 'quadrotor_pads.yaml') as world:
+        root = world.model.joint('root').qposadr[0]
+        tilt = math.radians(tilt_deg)
+        quaternion = np.zeros(4)
+        mujoco.mju_mulQuat(quaternion, [math.cos(tilt / 2), math.sin(tilt / 2), 0.0, 0.0], yaw_quaternion(0.6))
+        world.data.qpos[root:root + 7] = [3.1, -1.55, height, *quaternion]
+        mujoco.mj_forward(world.model, world.data)
+        rgb, depth = world.render()
+        camera = camera_model(world)
+    if noise:
+        rng = np.random.default_rng(0)
+        depth = np.where(depth > 0, depth + rng.normal(0.0, noise, depth.shape) * depth ** 2, 0.0).astype(np.float32)
+    scene = ScenePerception(PerceptionConfig.for_embodiment('quadrotor')).perceive(rgb, depth, camera)
+    assert scene.status == 'ok', scene.status
+    assert [(o.label, o.color) for o in scene.objects] == [('pad', 'green')]
+    assert scene.objects[0].position[:2] == pytest.approx([3.0, -1.5], abs=0.01 if noise else 0.003)
+    assert scene.support_height == pytest.approx(0.0, abs=0.005)

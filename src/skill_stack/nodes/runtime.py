@@ -4,6 +4,7 @@ from typing import Any, Callable
 
 import rclpy
 from rcl_interfaces.msg import ParameterDescriptor
+from rclpy.exceptions import ParameterException
 from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.node import Node
 from rclpy.signals import SignalHandlerOptions
@@ -23,7 +24,7 @@ def run_node(make_node: Callable[[], Node], name: str, threads: int = 2) -> int:
     rclpy.init(signal_handler_options=SignalHandlerOptions.NO)
     try:
         node = make_node()
-    except (ValueError, OSError) as exc:  # every start-up error names the parameter or file
+    except (ValueError, OSError, ParameterException) as exc:  # each start-up error names the parameter or file
         rclpy.logging.get_logger(name).fatal(str(exc))
         rclpy.try_shutdown()
         return 2

@@ -251,8 +251,8 @@ class SimNode(Node):
 
 
 def _stamp(seconds: float) -> Time:
-    sec = int(seconds)
-    return Time(sec=sec, nanosec=round((seconds - sec) * 1e9) % 1_000_000_000)
+    sec, nanosec = divmod(round(seconds * 1e9), 1_000_000_000)  # 2.9999999999 s is 3 s, not 2 s
+    return Time(sec=int(sec), nanosec=int(nanosec))
 
 
 def main() -> int:

@@ -38,6 +38,28 @@ def pose_matrix(position, quaternion) -> np.ndarray:
     return matrix
 
 
+def mounted_camera_pose(body_position, body_quaternion, body_from_camera: np.ndarray,
+                        quaternion_tolerance: float = 0.01) -> np.ndarray:
+    """world_from_camera of a camera fixed to a moving body: world_from_body @ body_from_camera.
+
+    body_position, body_quaternion (w, x, y, z): the body's pose in the world, as odometry
+    reports it; body_from_camera: the camera's optical frame in the body frame (4x4, the
+    mount's calibration). A pose that is not finite, or a quaternion whose norm is off 1 by
+    more than `quaternion_tolerance` (a broken estimator, not rounding), raises ValueError
+    saying which.
+    """
+    position = np.asarray(body_position, dtype=float).reshape(-1)
+    quaternion = np.asarray(body_quaternion, dtype=float).reshape(-1)
+    if position.shape != (3,) or not np.all(np.isfinite(position)):
+        raise ValueError(f'body position {position.tolist()} is not 3 finite numbers')
+    if quaternion.shape != (4,) or not np.all(np.isfinite(quaternion)):
+        raise ValueError(f'body orientation {quaternion.tolist()} is not 4 finite numbers (w, x, y, z)')
+    norm = float(np.linalg.norm(quaternion))
+    if abs(norm - 1.0) > quaternion_tolerance:
+        raise ValueError(f'body orientation {quaternion.tolist()} is not a unit quaternion (norm {norm:.4g})')
+    return pose_matrix(position, quaternion) @ np.asarray(body_from_camera, dtype=float)
+
+
 def yaw_quaternion(yaw: float) -> np.ndarray:
     """[w, x, y, z] of a rotation by `yaw` about the world z axis."""
     return np.array([math.cos(yaw / 2.0), 0.0, 0.0, math.sin(yaw / 2.0)])
