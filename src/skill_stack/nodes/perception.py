@@ -56,6 +56,7 @@ from skill_stack.perception.grounding import ground
 from skill_stack.perception.models.config import ModelBackendsConfig, load_backends
 from skill_stack.perception.models.lifting import detections_to_objects
 from skill_stack.perception.pipeline import PerceptionConfig, ScenePerception
+from skill_stack.perception.tracking import IdTracker
 from skill_stack.perception.types import CameraModel, PerceivedScene
 from skill_stack.srv import Ground
 
@@ -127,6 +128,7 @@ class PerceptionNode(Node):
         self._depth: Optional[Image] = None
         self._info: Optional[CameraInfo] = None
         self._latest = PerceivedScene(objects=[], status='no camera frame received yet')
+        self.tracker = IdTracker()  # object ids stay the same from frame to frame
 
         frames = MutuallyExclusiveCallbackGroup()
         qos = QoSProfile(depth=2)
@@ -208,6 +210,7 @@ class PerceptionNode(Node):
         header = Header(stamp=color.header.stamp, frame_id=self.frame_id)
         scene = self._perceive(color, depth, info)
         scene.stamp = _seconds(color.header.stamp)
+        scene = self.tracker.update(scene)
         if scene.status != 'ok':
             self.get_logger().warning(f'scene: {scene.status}', throttle_duration_sec=5.0)
         with self._lock:

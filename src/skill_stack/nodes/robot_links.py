@@ -3,7 +3,8 @@
 A link subscribes to the topics a driver publishes (sim or real alike, see
 nodes/device_interface.py), builds the `RobotObservation` a skill reads, and
 turns a skill's command into the driver's command topics. One link per
-embodiment; the server picks it by its ``embodiment`` parameter.
+embodiment; the server picks it by its ``embodiment`` parameter. The scheduler
+uses a link without commands (``commands=False``) to read the robot's state.
 """
 
 from __future__ import annotations
@@ -32,15 +33,16 @@ class ArmLink:
     embodiment = 'arm'
     needs = 'joint_states and ee_pose'
 
-    def __init__(self, node: Node, group, frame_id: str):
+    def __init__(self, node: Node, group, frame_id: str, commands: bool = True):
         self.node, self.frame_id = node, frame_id
         self._lock = threading.Lock()
         self._joints: Optional[JointState] = None
         self._ee: Optional[PoseStamped] = None
         node.create_subscription(JointState, 'joint_states', self._on_joints, 10, callback_group=group)
         node.create_subscription(PoseStamped, 'ee_pose', self._on_ee, 10, callback_group=group)
-        self.pose_pub = node.create_publisher(PoseStamped, 'ee_pose_command', 10)
-        self.gripper_pub = node.create_publisher(Float64, 'gripper_command', 10)
+        if commands:
+            self.pose_pub = node.create_publisher(PoseStamped, 'ee_pose_command', 10)
+            self.gripper_pub = node.create_publisher(Float64, 'gripper_command', 10)
 
     def _on_joints(self, msg: JointState) -> None:
         with self._lock:

@@ -51,7 +51,7 @@ class Keypoint:
 
 @dataclass
 class PerceivedObject:
-    id: str  # stable within one scene, e.g. "obj_2"
+    id: str  # e.g. "obj_2"; the perception node keeps it from frame to frame (perception/tracking.py)
     label: str  # a shape from SHAPES, or a detector's label
     color: str  # a name from COLOR_NAMES
     position: np.ndarray  # (3,) centre, world frame

@@ -1,0 +1,69 @@
+"""Object ids that stay the same from frame to frame, so a plan or a skill can name an object by id.
+
+The pipeline numbers the objects of each frame afresh. `IdTracker` renames
+them: an object takes the id of the remembered object of the same label and
+colour nearest to it (within ``max_jump`` metres, closest pairs first, each id
+used once); anything else gets a new id, never reused. Objects out of sight
+(a cube in the fingers, hidden by the gripper) are remembered for
+``memory_s`` seconds, so when it is set down it comes back with its old id,
+matched by label and colour within ``max_reappear`` metres.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Dict, List
+
+import numpy as np
+
+from skill_stack.perception.types import PerceivedScene
+
+
+@dataclass
+class _Track:
+    label: str
+    color: str
+    position: np.ndarray
+    seen: float  # stamp of the last frame it was in
+
+
+class IdTracker:
+    def __init__(self, max_jump: float = 0.08, max_reappear: float = 0.6, memory_s: float = 60.0):
+        self.max_jump, self.max_reappear, self.memory_s = max_jump, max_reappear, memory_s
+        self._tracks: Dict[str, _Track] = {}
+        self._next = 0
+        self._last = float('-inf')  # stamp of the previous frame
+
+    def reset(self) -> None:
+        """Forget every object (a new scene): ids start again from obj_0."""
+        self._tracks.clear()
+        self._next = 0
+        self._last = float('-inf')
+
+    def update(self, scene: PerceivedScene) -> PerceivedScene:
+        """``scene`` with its objects renamed to their tracked ids (a copy; the input is not changed)."""
+        stamp = float(scene.stamp)
+        if stamp < self._last:
+            self.reset()  # time went backwards: the simulation was reset
+        self._tracks = {k: t for k, t in self._tracks.items() if stamp - t.seen <= self.memory_s}
+        pairs = []
+        for i, obj in enumerate(scene.objects):
+            for track_id, track in self._tracks.items():
+                if track.label == obj.label and track.color == obj.color:
+                    distance = float(np.linalg.norm(np.asarray(obj.position, float) - track.position))
+                    fresh = track.seen == self._last  # in the previous frame: it can only have moved a little
+                    if distance <= (self.max_jump if fresh else self.max_reappear):
+                        pairs.append((0 if fresh else 1, distance, i, track_id))
+        names: Dict[int, str] = {}
+        for _, _, i, track_id in sorted(pairs):
+            if i not in names and track_id not in names.values():
+                names[i] = track_id
+        objects: List = []
+        for i, obj in enumerate(scene.objects):
+            if i not in names:
+                names[i] = f'obj_{self._next}'
+                self._next += 1
+            self._tracks[names[i]] = _Track(obj.label, obj.color, np.asarray(obj.position, float).copy(), stamp)
+            objects.append(replace(obj, id=names[i]))
+        self._last = stamp
+        return replace(scene, objects=objects)

@@ -1,0 +1,132 @@
+"""What skills need and change in the robot's state, and completing a plan with the steps it implies.
+
+A schema says what a skill takes, not what must be true before it runs: that a
+place needs the object in the gripper, or that a quadrotor must be flying to fly
+somewhere.  This module is that knowledge, kept to a small table of effects by
+skill name.  ``complete`` walks a plan while simulating the state, inserts the
+steps an instruction leaves implicit (pick before place, take_off before fly_to)
+and drops the ones already true (take_off when flying), or says why the plan
+cannot run.  Every planner's output and every repaired plan goes through it, so
+even a model's plan only runs when it is consistent.  A skill not in the table
+has no preconditions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import List, Optional, Tuple
+
+from skill_stack.scheduler.catalog import SkillCatalog
+from skill_stack.scheduler.plan import RobotState, Step
+
+
+@dataclass(frozen=True)
+class Effect:
+    acquires: str = ''  # the object argument the skill takes hold of (needs an empty gripper)
+    needs_held: str = ''  # the object argument that must already be held
+    needs_empty: bool = False  # the gripper or hand must hold nothing
+    releases: bool = False  # afterwards nothing is held
+    needs_airborne: Optional[bool] = None  # True: must be flying; False: must be on the ground
+    airborne: Optional[bool] = None  # flying afterwards (None: unchanged)
+
+
+EFFECTS = {
+    'pick': Effect(acquires='object'),
+    'grasp': Effect(acquires='object'),
+    'place': Effect(needs_held='object', releases=True),
+    'release': Effect(releases=True),
+    'rotate': Effect(needs_held='object'),
+    'push': Effect(needs_empty=True),
+    'take_off': Effect(needs_airborne=False, airborne=True),
+    'fly_to': Effect(needs_airborne=True),
+    'hover': Effect(needs_airborne=True),
+    'land': Effect(needs_airborne=True, airborne=False),
+}
+NO_EFFECT = Effect()
+
+
+def effect(skill: str) -> Effect:
+    return EFFECTS.get(skill, NO_EFFECT)
+
+
+def apply(step: Step, state: RobotState) -> RobotState:
+    """The state after ``step`` succeeded."""
+    e = effect(step.skill)
+    if e.acquires:
+        state = replace(state, holding=step.args.get(e.acquires))
+    if e.releases:
+        state = replace(state, holding=None)
+    if e.airborne is not None:
+        state = replace(state, airborne=e.airborne)
+    return state
+
+
+def check(step: Step, state: RobotState) -> str:
+    """'' if the step can run in ``state``, else why not (used to keep model candidates valid)."""
+    e = effect(step.skill)
+    held = step.args.get(e.needs_held) if e.needs_held else None
+    if e.needs_held and state.holding != held:
+        return f'{step.skill} needs {held} in hand' + (f', not {state.holding}' if state.holding else '')
+    if (e.acquires or e.needs_empty) and state.holding is not None:
+        return f'{step.skill} needs an empty {_holder(state)}; it holds {state.holding}'
+    if e.needs_airborne is not None and e.needs_airborne != state.airborne:
+        return f"{step.skill} needs the robot {'flying' if e.needs_airborne else 'on the ground'}"
+    return ''
+
+
+def _holder(state: RobotState) -> str:
+    return 'hand' if state.embodiment == 'hand' else 'gripper'
+
+
+def _provider(catalog: SkillCatalog, embodiment: str, wanted: str) -> Optional[str]:
+    """The robot's skill that acquires an object ('acquires') or takes off ('airborne')."""
+    for name in catalog.names(embodiment):
+        e = effect(name)
+        if (wanted == 'acquires' and e.acquires) or (wanted == 'airborne' and e.airborne):
+            return name
+    return None
+
+
+def complete(steps: List[Step], state: RobotState, catalog: SkillCatalog
+             ) -> Tuple[Optional[List[Step]], str, List[str], RobotState]:
+    """(steps with implicit ones inserted, '', notes, final state) or (None, why not, notes, state)."""
+    out: List[Step] = []
+    notes: List[str] = []
+    for step in steps:
+        e = effect(step.skill)
+        if (e.needs_airborne is False and state.airborne) or (
+                e.airborne is False and not state.airborne and not any(v is not None for v in step.args.values())):
+            notes.append(f"already {'flying' if state.airborne else 'on the ground'}: {step.describe()} skipped")
+            continue
+        if e.needs_airborne is True and not state.airborne:
+            take_off = _provider(catalog, state.embodiment, 'airborne')
+            if take_off is None:
+                return None, f'{step.skill} needs the robot flying and it has no skill to take off', notes, state
+            out.append(Step(take_off, {}, robot=step.robot, confidence=step.confidence, source='implicit'))
+            state = replace(state, airborne=True)
+        if e.acquires and state.holding is not None:
+            if state.holding == step.args.get(e.acquires):
+                notes.append(f'already holding {state.holding}: {step.describe()} skipped')
+                continue
+            return None, (f'the {_holder(state)} already holds {state.holding}; say where to put it before '
+                          f'{step.describe()}'), notes, state
+        if e.needs_held:
+            wanted = step.args.get(e.needs_held)
+            if state.holding not in (None, wanted):
+                return None, (f'{step.describe()} needs {wanted} in the {_holder(state)}, which holds '
+                              f'{state.holding}; put that down first'), notes, state
+            if state.holding is None:
+                acquire = _provider(catalog, state.embodiment, 'acquires')
+                if acquire is None:
+                    return None, f'{step.describe()} needs {wanted} held and the robot cannot pick it up', notes, state
+                arg = effect(acquire).acquires
+                refs = {arg: step.refs[e.needs_held]} if e.needs_held in step.refs else {}
+                out.append(Step(acquire, {arg: wanted}, robot=step.robot, confidence=step.confidence,
+                                source='implicit', refs=refs))
+                state = replace(state, holding=wanted)
+        if e.needs_empty and state.holding is not None:
+            return None, (f'{step.describe()} needs an empty {_holder(state)}, which holds {state.holding}; '
+                          'say where to put it first'), notes, state
+        out.append(step)
+        state = apply(step, state)
+    return out, '', notes, state

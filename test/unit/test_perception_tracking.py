@@ -1,0 +1,48 @@
+"""Object ids stay the same from frame to frame: moved a little, hidden for a while, or renumbered."""
+
+import numpy as np
+
+from skill_stack.perception.tracking import IdTracker
+from skill_stack.perception.types import PerceivedObject, PerceivedScene
+
+
+def obj(label, color, x, y, frame_id='obj_0'):
+    return PerceivedObject(frame_id, label, color, np.array([x, y, 0.02]), np.array([1.0, 0, 0, 0]),
+                           np.full(3, 0.04), 1.0)
+
+
+def ids(scene):
+    return {o.id: (o.color, round(float(o.position[0]), 3)) for o in scene.objects}
+
+
+def test_ids_follow_objects_when_the_pipeline_renumbers_them():
+    tracker = IdTracker()
+    first = tracker.update(PerceivedScene([obj('box', 'red', 0.4, 0.1), obj('box', 'blue', 0.5, 0.0)], stamp=1.0))
+    red = next(o.id for o in first.objects if o.color == 'red')
+    # Next frame: listed in the other order with the pipeline's own ids swapped, the red box moved 3 cm.
+    second = tracker.update(PerceivedScene([obj('box', 'blue', 0.5, 0.0, 'obj_0'), obj('box', 'red', 0.43, 0.1,
+                                                                                       'obj_1')], stamp=1.1))
+    assert next(o.id for o in second.objects if o.color == 'red') == red
+    assert len({o.id for o in second.objects}) == 2
+
+
+def test_a_hidden_object_comes_back_with_its_id_and_new_objects_get_new_ids():
+    tracker = IdTracker()
+    scene = tracker.update(PerceivedScene([obj('box', 'red', 0.4, 0.1), obj('bowl', 'green', 0.4, -0.2)], stamp=1.0))
+    red = next(o.id for o in scene.objects if o.color == 'red')
+    tracker.update(PerceivedScene([obj('bowl', 'green', 0.4, -0.2)], stamp=2.0))  # in the gripper
+    back = tracker.update(PerceivedScene([obj('bowl', 'green', 0.4, -0.2), obj('box', 'red', 0.4, -0.18),
+                                          obj('box', 'yellow', 0.6, 0.0)], stamp=5.0))
+    assert next(o.id for o in back.objects if o.color == 'red') == red
+    yellow = next(o.id for o in back.objects if o.color == 'yellow')
+    assert yellow not in {o.id for o in scene.objects}
+
+
+def test_a_jump_in_one_frame_is_a_different_object_and_time_going_back_resets():
+    tracker = IdTracker()
+    first = tracker.update(PerceivedScene([obj('box', 'red', 0.4, 0.1)], stamp=1.0))
+    jumped = tracker.update(PerceivedScene([obj('box', 'red', 0.4, 0.1), obj('box', 'red', 0.6, 0.3)], stamp=1.1))
+    assert len({o.id for o in jumped.objects}) == 2
+    assert first.objects[0].id in {o.id for o in jumped.objects}
+    reset = tracker.update(PerceivedScene([obj('box', 'blue', 0.5, 0.0)], stamp=0.1))
+    assert reset.objects[0].id == 'obj_0'
