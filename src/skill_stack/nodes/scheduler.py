@@ -91,6 +91,7 @@ class SchedulerNode(Node):
         self._lock = threading.Lock()
         self._scene: Optional[PerceivedScene] = None
         self._image: Optional[Image] = None
+        self._held: Optional[str] = None  # the object the last successful grasping skill took
         self._approval: Optional[bool] = None
         self._approval_event = threading.Event()
         self._awaiting_approval = False
@@ -102,8 +103,9 @@ class SchedulerNode(Node):
         self.create_subscription(Correction, 'corrections', self.on_correction, 10, callback_group=group)
         self.create_service(SetBool, 'approve_plan', self.on_approve, callback_group=group)
         self.skill_client = ActionClient(self, ExecuteSkill, 'execute_skill', callback_group=group)
+        self.skills = skills()
         self.runner = TaskRunner(
-            self.planner, skills(), execute_step=self.execute_step, observe=self.observe,
+            self.planner, self.skills, execute_step=self.execute_step, observe=self.observe,
             robot_state=self.robot_state, feedback=self.feedback,
             approve=self.approve if self.require_approval else None, max_replans=self.max_replans,
             log=CorrectionLog(Path(log_dir).expanduser()) if log_dir else None, image=self.rgb)
@@ -144,8 +146,10 @@ class SchedulerNode(Node):
         robot = self.link.observation()
         if robot is None:
             return RobotState(embodiment=self.embodiment, name=self.get_namespace().strip('/'))
+        with self._lock:
+            held = self._held if self.link.holding(robot) else None
         return RobotState(embodiment=self.embodiment, name=self.get_namespace().strip('/'),
-                          holding=None, airborne=bool(robot.airborne), position=tuple(robot.position.tolist()))
+                          holding=held, airborne=bool(robot.airborne), position=tuple(robot.position.tolist()))
 
     def on_correction(self, msg: Correction) -> None:
         ack = self.runner.correct(msg.text, msg.source or 'operator')
@@ -235,7 +239,12 @@ class SchedulerNode(Node):
         while True:
             ok, message = self._run_skill(step, stop)
             if ok or not NOT_READY.match(message) or time.monotonic() > deadline or stop.wait(0.5):
-                return ok, message
+                break
+        skill = self.skills.get(step.skill)
+        if ok and skill is not None and skill.takes_hold:
+            with self._lock:
+                self._held = step.args.get('object')
+        return ok, message
 
     def _run_skill(self, step: Step, stop: threading.Event) -> Tuple[bool, str]:
         if not self.skill_client.wait_for_server(timeout_sec=SKILL_SERVER_WAIT_S):

@@ -206,10 +206,21 @@ class SkillServer(Node):
         robot = self.robot()
         ok, reason = skill.success(robot, self.scene(), targets, args)
         if ok and skill.takes_hold:
-            taken = find_object(scene, args['object'], skill.name, 'object')
-            with self._lock:
-                self._held = (taken, taken.position - robot.position)
+            self._remember_held(skill, args, targets, scene, robot)
         return self._end(goal_handle, ok, f'{skill.name}: {reason}')
+
+    def _remember_held(self, skill, args, targets, before: PerceivedScene, robot) -> None:
+        """Keep the object just taken, with its centre relative to the robot: where the skill says it sits,
+        else where the camera sees it now."""
+        taken = find_object(before, args['object'], skill.name, 'object')
+        offset = skill.held_offset(targets)
+        if offset is None:
+            try:
+                offset = find_object(self.scene(), args['object'], skill.name, 'object').position - robot.position
+            except SkillArgumentError:
+                offset = taken.position - robot.position
+        with self._lock:
+            self._held = (taken, np.asarray(offset, float))
 
     def _cancelled(self, goal_handle, skill: str):
         """Hold the robot where it is and end the goal as cancelled, saying how soon it was held."""

@@ -241,6 +241,10 @@ class PickSkill(ArmSkill):
         return np.array(self.base_observation(robot) + rel.tolist()
                         + [float(targets['width'][0]), float(targets['height'][0])], np.float32)
 
+    def held_offset(self, targets: Targets) -> np.ndarray:
+        """The gripper closes at the grasp point: the centre sits where it was relative to that point."""
+        return np.asarray(targets['center'], float) - np.asarray(targets['grasp'], float)
+
     def _holding(self, robot: RobotObservation, targets: Targets) -> bool:
         return CLOSED_WIDTH < robot.gripper_width < float(targets['width'][0]) + 0.01
 

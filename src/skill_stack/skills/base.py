@@ -140,6 +140,11 @@ class Skill(ABC):
     def finished(self, robot: RobotObservation, targets: Targets, args: Dict[str, Any]) -> bool:
         """Termination: the policy's job is done (success is judged separately)."""
 
+    def held_offset(self, targets: Targets) -> Optional[np.ndarray]:
+        """For a skill that takes hold of an object: the object's centre relative to the robot's position once
+        held (the server keeps the object there while the fingers hide it from the camera); None: unknown."""
+        return None
+
     @abstractmethod
     def success(self, robot: RobotObservation, scene: Optional[PerceivedScene], targets: Targets,
                 args: Dict[str, Any]) -> Tuple[bool, str]:
