@@ -47,7 +47,8 @@ from skill_stack.scheduler.runner import TaskRunner
 from skill_stack.skills.library import EMBODIMENTS, skills
 
 SKILL_SERVER_WAIT_S = 10.0  # for the skill server to answer a goal (or to get ready) before the step fails
-NOT_READY = re.compile(r'rejected: no .* yet')  # the skill server's answer before it has state and a scene
+NOT_READY = re.compile(r'rejected: no .* yet|.*skill server refused the goal \(busy\)')  # worth a retry
+BUSY = 'the skill server refused the goal (busy)'  # it is still ending the previous skill
 
 
 class SchedulerNode(Node):
@@ -220,7 +221,10 @@ class SchedulerNode(Node):
             goal_handle.succeed()
         else:
             goal_handle.abort()
-        (self.get_logger().info if success else self.get_logger().warning)(f'task: {message}')
+        if success:  # one call site per severity: rclpy refuses to change a call site's severity
+            self.get_logger().info(f'task: {message}')
+        else:
+            self.get_logger().warning(f'task: {message}')
         return ExecuteTask.Result(success=success, message=message, steps=[_plan_step(s) for s in steps])
 
     def feedback(self, plan: Plan, index: int, state: str, text: str) -> None:
@@ -234,11 +238,11 @@ class SchedulerNode(Node):
 
     def execute_step(self, step: Step, stop: threading.Event) -> Tuple[bool, str]:
         """Run one skill on the skill server; cancel it as soon as ``stop`` is set. A server still starting
-        (no robot state or scene yet) is given SKILL_SERVER_WAIT_S to get them."""
+        (no robot state or scene yet) or still ending a cancelled skill is given SKILL_SERVER_WAIT_S."""
         deadline = time.monotonic() + SKILL_SERVER_WAIT_S
         while True:
             ok, message = self._run_skill(step, stop)
-            if ok or not NOT_READY.match(message) or time.monotonic() > deadline or stop.wait(0.5):
+            if ok or not NOT_READY.match(message) or time.monotonic() > deadline or stop.wait(0.2):
                 break
         skill = self.skills.get(step.skill)
         if ok and skill is not None and skill.takes_hold:
@@ -250,11 +254,12 @@ class SchedulerNode(Node):
         if not self.skill_client.wait_for_server(timeout_sec=SKILL_SERVER_WAIT_S):
             return False, 'no skill server (execute_skill) is running'
         goal = ExecuteSkill.Goal(skill=step.skill, robot=self.embodiment, args_json=step.args_json())
-        handle = _wait(self.skill_client.send_goal_async(goal), stop, SKILL_SERVER_WAIT_S)
+        # Not interrupted by ``stop``: a goal the server accepts must be known, to be cancelled.
+        handle = _wait(self.skill_client.send_goal_async(goal), threading.Event(), SKILL_SERVER_WAIT_S)
         if handle is None:
-            return False, 'stopped before the skill started' if stop.is_set() else 'the skill server did not answer'
+            return False, 'the skill server did not answer'
         if not handle.accepted:
-            return False, f'{step.skill}: the skill server refused the goal (busy)'
+            return False, f'{step.skill}: {BUSY}'
         result_future = handle.get_result_async()
         outcome = _wait(result_future, stop, self.skill_timeout)
         if outcome is None:
