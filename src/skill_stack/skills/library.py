@@ -12,7 +12,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Dict, Optional
 
-from skill_stack.skills import arm, arm_env, arm_experts
+from skill_stack.skills import (
+    arm,
+    arm_env,
+    arm_experts,
+    hand,
+    hand_env,
+    hand_experts,
+    quadrotor,
+    quadrotor_env,
+    quadrotor_experts,
+)
 from skill_stack.skills.base import Skill
 
 EMBODIMENTS = ('arm', 'hand', 'quadrotor')
@@ -32,6 +42,13 @@ LIBRARY: Dict[str, Entry] = {
     'pick': Entry(arm.PickSkill, arm_env.ArmEnv, arm_experts.PickExpert, 300, 40),
     'place': Entry(arm.PlaceSkill, arm_env.ArmEnv, arm_experts.PlaceExpert, 300, 40),
     'push': Entry(arm.PushSkill, arm_env.ArmEnv, arm_experts.PushExpert, 300, 40),
+    'grasp': Entry(hand.GraspSkill, hand_env.HandEnv, hand_experts.GraspExpert, 300, 40),
+    'release': Entry(hand.ReleaseSkill, hand_env.HandEnv, hand_experts.ReleaseExpert, 300, 40),
+    'rotate': Entry(hand.RotateSkill, hand_env.HandEnv, hand_experts.RotateExpert, 200, 40),
+    'take_off': Entry(quadrotor.TakeOffSkill, quadrotor_env.QuadrotorEnv, quadrotor_experts.TakeOffExpert, 150, 40),
+    'fly_to': Entry(quadrotor.FlyToSkill, quadrotor_env.QuadrotorEnv, quadrotor_experts.FlyToExpert, 200, 40),
+    'land': Entry(quadrotor.LandSkill, quadrotor_env.QuadrotorEnv, quadrotor_experts.LandExpert, 250, 40),
+    'hover': Entry(quadrotor.HoverSkill, quadrotor_env.QuadrotorEnv, quadrotor_experts.HoverExpert, 150, 40),
 }
 
 
