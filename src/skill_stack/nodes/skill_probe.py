@@ -99,6 +99,17 @@ def _rest_time(poses: List[Tuple[float, np.ndarray]], after: float) -> float:
     return float('nan')
 
 
+def _wait_until_moved(probe: SkillProbe, distance: float, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with probe.lock:
+            poses = list(probe.poses)
+        if len(poses) > 1 and float(np.linalg.norm(poses[-1][1] - poses[0][1])) >= distance:
+            return
+        time.sleep(0.005)
+    raise RuntimeError(f'the arm did not move {distance} m within {timeout} s of a reach goal')
+
+
 def measure(namespace: str = 'arm', goals: int = 6, cancels: int = 6) -> Dict[str, float]:
     """``goals`` full reach goals for the control rate, then ``cancels`` goals cancelled mid-motion."""
     rclpy.init()
@@ -131,10 +142,11 @@ def measure(namespace: str = 'arm', goals: int = 6, cancels: int = 6) -> Dict[st
             if not result.result.success:
                 raise RuntimeError(f'reach failed during the benchmark: {result.result.message}')
         to_rest, server_ms = [], []
-        for i in range(cancels):
+        for _ in range(cancels):
+            _wait(_send(probe, POINTS[0]).get_result_async(), 60.0)  # from the start point
             probe.clear()
-            handle = _send(probe, POINTS[(i + 1) % 2])
-            time.sleep(0.6)  # mid-motion
+            handle = _send(probe, POINTS[1])
+            _wait_until_moved(probe, 0.1, 5.0)  # mid-motion, at speed
             cancelled_at = time.monotonic()
             _wait(handle.cancel_goal_async(), 10.0)
             result = _wait(handle.get_result_async(), 10.0)
@@ -147,7 +159,6 @@ def measure(namespace: str = 'arm', goals: int = 6, cancels: int = 6) -> Dict[st
             found = re.search(r'held (\d+) ms after the cancel', result.result.message)
             if found:
                 server_ms.append(float(found.group(1)))
-            _wait(_send(probe, POINTS[i % 2]).get_result_async(), 60.0)  # back to the start
         return {
             'control_rate_hz': statistics.median(rates),
             'control_periods_within_10pct': statistics.median(in_tolerance),
