@@ -21,7 +21,7 @@ def test_committed_checkpoint_solves_a_sim_episode(name):
     path = checkpoint_path(name)
     _policy, meta = load_checkpoint(path)
     assert meta['skill'] == name
-    assert meta['command'].startswith('python -m skill_stack.skills.evaluate train')
+    assert meta['command'].startswith(f'skill-stack train {name} ')
     assert path.stat().st_size < 2_000_000
     assert json.loads(path.with_suffix('.json').read_text())['metrics']['samples'] > 0
     env = ArmEnv(name)

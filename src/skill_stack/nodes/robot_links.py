@@ -18,8 +18,9 @@ from rclpy.node import Node
 from sensor_msgs.msg import JointState
 from std_msgs.msg import Float64
 
+from skill_stack.skills import hand
 from skill_stack.skills.arm import CLOSED_WIDTH, HOLDING_MAX
-from skill_stack.skills.base import ArmCommand, RobotObservation
+from skill_stack.skills.base import ArmCommand, HandCommand, RobotObservation
 
 
 def stamp_seconds(stamp) -> float:
@@ -84,4 +85,46 @@ class ArmLink:
             self.send(ArmCommand(robot.position, robot.quaternion, robot.gripper_width))
 
 
-LINKS = {'arm': ArmLink}
+class HandLink:
+    """joint_states in (the palm's pose follows from the wrist joints); joint_commands out."""
+
+    embodiment = 'hand'
+    needs = 'joint_states'
+
+    def __init__(self, node: Node, group, frame_id: str, commands: bool = True):
+        self.node = node
+        self._lock = threading.Lock()
+        self._joints: Optional[JointState] = None
+        node.create_subscription(JointState, 'joint_states', self._on_joints, 10, callback_group=group)
+        if commands:
+            self.joint_pub = node.create_publisher(JointState, 'joint_commands', 10)
+
+    def _on_joints(self, msg: JointState) -> None:
+        with self._lock:
+            self._joints = msg
+
+    def observation(self) -> Optional[RobotObservation]:
+        with self._lock:
+            joints = self._joints
+        if joints is None:
+            return None
+        try:
+            return hand.hand_observation(joints.name, joints.position, stamp_seconds(joints.header.stamp))
+        except ValueError:  # a partial or non-finite joint state: no usable state yet
+            return None
+
+    def holding(self, robot: RobotObservation) -> bool:
+        return hand.holding(robot)
+
+    def send(self, command: HandCommand) -> None:
+        msg = JointState(name=list(command.joints), position=[float(v) for v in command.joints.values()])
+        msg.header.stamp = self.node.get_clock().now().to_msg()
+        self.joint_pub.publish(msg)
+
+    def hold(self, robot: Optional[RobotObservation]) -> None:
+        """Command every joint where it is: the hand stops there and keeps its grip."""
+        if robot is not None:
+            self.send(HandCommand(dict(zip(hand.HAND_JOINTS, robot.joints.tolist(), strict=True))))
+
+
+LINKS = {'arm': ArmLink, 'hand': HandLink}

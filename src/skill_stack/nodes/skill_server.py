@@ -102,8 +102,8 @@ class SkillServer(Node):
             return scene
         obj, offset = held
         position = robot.position + offset
-        if any(np.linalg.norm(o.position - position) < 0.03 for o in scene.objects):
-            return scene  # perception sees it
+        if any(o.id == obj.id or np.linalg.norm(o.position - position) < 0.03 for o in scene.objects):
+            return scene  # perception sees it (ids are kept from frame to frame, perception/tracking.py)
         shift = position - obj.position
         moved = PerceivedObject(
             id=obj.id, label=obj.label, color=obj.color, position=position, quaternion=obj.quaternion,
@@ -140,6 +140,10 @@ class SkillServer(Node):
     def execute(self, goal_handle):
         try:
             return self._execute(goal_handle)
+        except Exception as exc:  # noqa: BLE001 - a goal ends with a result and a held robot, never a crash
+            self.get_logger().error(f'skill failed with an error: {exc!r}')
+            self.link.hold(self.robot())
+            return self._end(goal_handle, False, f'{goal_handle.request.skill}: internal error: {exc}; robot held')
         finally:
             with self._lock:
                 self._busy = False

@@ -49,7 +49,7 @@ class Keypoint:
     pixel: Optional[Tuple[int, int]] = None  # (u, v) in the image, if it projects into it
 
 
-@dataclass
+@dataclass(eq=False)  # objects are compared by identity: their fields hold numpy arrays
 class PerceivedObject:
     id: str  # e.g. "obj_2"; the perception node keeps it from frame to frame (perception/tracking.py)
     label: str  # a shape from SHAPES, or a detector's label

@@ -13,8 +13,8 @@
 
 Command line (what a checkpoint's json records)::
 
-    python -m skill_stack.skills.evaluate train pick --episodes 300 --epochs 40 --seed 0
-    python -m skill_stack.skills.evaluate benchmark --episodes 100 --seed 0 --out out/skills
+    skill-stack train pick --episodes 300 --epochs 40 --seed 0
+    skill-stack bench --only skills      # 100 episodes per skill, seed 0, writes out/skills/report.*
 """
 
 from __future__ import annotations

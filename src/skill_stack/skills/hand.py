@@ -14,10 +14,9 @@ observation:
   clipped to `MAX_YAW_STEP`) and a grip bit (> 0.5 closes the fingers at once,
   else opens them gently, `OPEN_RATE` per tick). `command` turns it into wrist
   joint targets and the finger targets of a fixed two-pose synergy
-  (`HAND_OPEN`, `HAND_CLOSED`): sixteen
-  finger joints driven by one scalar keeps the action small and learnable, and
-  the soft finger servos stop on the object, so the same closed pose pinches
-  objects from 3 to 5 cm across.
+  (`HAND_OPEN`, `HAND_CLOSED`): sixteen finger joints driven by one scalar
+  keeps the action small and learnable, and the soft finger servos stop on the
+  object, so the same closed pose pinches objects from 3 to 5 cm across.
 - observation: the grasp site (world frame), the palm yaw as sine and cosine,
   the measured closure of the fingers along the synergy (0 open, 1 closed on
   nothing) and a "holding" flag from it, then the skill's target keypoints
@@ -62,7 +61,7 @@ MAX_YAW_STEP = 0.08  # rad of wrist yaw per control tick (1.6 rad/s)
 PALM_LOW = np.array([-0.195, -0.195, 0.085])
 PALM_HIGH = np.array([0.195, 0.195, 0.39])
 YAW_LIMIT = math.pi - 0.05
-HOLD_CLOSURE = (0.15, 0.85)  # measured closure between these, fingers commanded closed: something is held
+HOLD_CLOSURE = (0.15, 0.85)  # measured closure between these: the fingers stopped on something, it is held
 OPEN_CLOSURE = 0.15  # below this the hand is open
 OPEN_RATE = 0.1  # closure per control tick the fingers open by, at most
 HAND_MAX_WIDTH = 0.05  # m across the pinch: wider objects do not fit between the open pads
@@ -259,6 +258,7 @@ def _in_travel(point: np.ndarray, yaw: float) -> bool:
 
 class GraspSkill(HandSkill):
     name = 'grasp'
+    takes_hold = True
     description = ('Pinch an object (box, cylinder or sphere up to 5 cm across and 8 cm tall) between the thumb '
                    'and the fingers, at its centre height, and lift it 8 cm; the hand keeps holding it. Boxes '
                    'are taken across their shorter side.')
@@ -280,6 +280,10 @@ class GraspSkill(HandSkill):
         return {'grasp': point, 'center': centre, 'yaw': np.array([yaw]),
                 'width': np.array([float(min(obj.extent[0], obj.extent[1]))]),
                 'height': np.array([float(obj.extent[2])])}
+
+    def held_offset(self, targets: Targets) -> np.ndarray:
+        """Held, the object's grasp point is at the grasp site: its centre sits this far from the palm."""
+        return rotate_z(float(targets['yaw'][0]), GRASP_SITE) + (targets['center'] - targets['grasp'])
 
     def feasibility(self, args, scene) -> Tuple[float, str]:
         try:
@@ -316,6 +320,11 @@ class GraspSkill(HandSkill):
         try:
             obj = self.find(scene, args['object'])
         except SkillArgumentError as err:
+            # The palm often hides what it holds from the camera: then the grip and the lift say it is held.
+            raised = float(grasp_site(robot)[2] - targets['grasp'][2])
+            if raised >= LIFT_SUCCESS:
+                return True, (f'held: the hand grips something (closure {closure(robot):.2f}) '
+                              f'{raised * 100:.1f} cm above the grasp point (the object is hidden from the camera)')
             return False, str(err)
         lifted = float(obj.position[2] - targets['center'][2])
         if lifted < LIFT_SUCCESS:

@@ -44,7 +44,7 @@ LIBRARY: Dict[str, Entry] = {
     'push': Entry(arm.PushSkill, arm_env.ArmEnv, arm_experts.PushExpert, 300, 40),
     'grasp': Entry(hand.GraspSkill, hand_env.HandEnv, hand_experts.GraspExpert, 300, 40),
     'release': Entry(hand.ReleaseSkill, hand_env.HandEnv, hand_experts.ReleaseExpert, 300, 40),
-    'rotate': Entry(hand.RotateSkill, hand_env.HandEnv, hand_experts.RotateExpert, 200, 40),
+    'rotate': Entry(hand.RotateSkill, hand_env.HandEnv, hand_experts.RotateExpert, 500, 40),
     'take_off': Entry(quadrotor.TakeOffSkill, quadrotor_env.QuadrotorEnv, quadrotor_experts.TakeOffExpert, 150, 40),
     'fly_to': Entry(quadrotor.FlyToSkill, quadrotor_env.QuadrotorEnv, quadrotor_experts.FlyToExpert, 200, 40),
     'land': Entry(quadrotor.LandSkill, quadrotor_env.QuadrotorEnv, quadrotor_experts.LandExpert, 250, 40),
