@@ -241,6 +241,17 @@ def test_command_clips_steps_keeps_the_site_and_drives_the_synergy(scene):
         skill.command(np.zeros(4), robot, targets, {})
 
 
+def test_demonstration_noise_perturbs_the_site_step_and_the_yaw_step():
+    skill = GraspSkill()
+    rng = np.random.default_rng(0)
+    clean = np.array([0.01, 0.0, -0.005, 0.05, 1.0])
+    noisy = np.array([skill.perturb(clean, rng, 0.003) for _ in range(2000)]) - clean
+    assert np.allclose(noisy[:, :3].std(0), 0.003, rtol=0.1)
+    assert noisy[:, 3].std() == pytest.approx(0.003 * skill.yaw_noise_per_m, rel=0.1)
+    assert np.all(noisy[:, 4] == 0.0)  # the grip is never flipped by noise
+    assert np.array_equal(skill.perturb(clean, rng, 0.0), clean)
+
+
 def test_success_is_judged_from_the_perceived_scene(scene):
     rotate = RotateSkill()
     args = rotate.validate({'object': 'red_cube', 'angle': 40.0})
