@@ -60,6 +60,15 @@ def bench_skill_server(quick: bool) -> Dict[str, float]:
     return {f'skill_server_{k}' if k != 'control_rate_hz' else k: v for k, v in figures.items()}
 
 
+def bench_scheduler(quick: bool) -> Dict[str, float]:
+    """The arm stack with the embedded planner: goal accepted to first motion command, and a correction to the
+    amended skill's first command."""
+    with _launched('arm_stack'):
+        from skill_stack.nodes.task_probe import measure
+
+        return measure(trials=3 if quick else 10)
+
+
 @contextlib.contextmanager
 def _launched(*launch_args: str):
     """A launch file running in the background for the duration of a benchmark, stopped like Ctrl-C."""
@@ -133,6 +142,7 @@ BENCHES: Dict[str, Callable[[bool], Dict[str, float]]] = {
     'drivers': bench_drivers,
     'skills': bench_skills,
     'skill_server': bench_skill_server,
+    'scheduler': bench_scheduler,
 }
 
 
