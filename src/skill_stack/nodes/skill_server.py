@@ -104,15 +104,18 @@ class SkillServer(Node):
             return scene
         obj, offset = held
         position = robot.position + offset
-        if any(o.id == obj.id or np.linalg.norm(o.position - position) < 0.03 for o in scene.objects):
-            return scene  # perception sees it (ids are kept from frame to frame, perception/tracking.py)
+        if any(np.linalg.norm(o.position - position) < 0.03 for o in scene.objects):
+            return scene  # perception sees it where it is held
         shift = position - obj.position
         moved = PerceivedObject(
             id=obj.id, label=obj.label, color=obj.color, position=position, quaternion=obj.quaternion,
             extent=obj.extent, confidence=obj.confidence, affordances=dict(obj.affordances),
             keypoints=[Keypoint(k.name, k.position + shift, k.direction, k.width, k.confidence)
                        for k in obj.keypoints])
-        return PerceivedScene(objects=[*scene.objects, moved], status=scene.status,
+        # Held, the object goes where the robot goes: a view of it elsewhere (partly hidden by the fingers,
+        # under the same id, perception/tracking.py) is replaced.
+        others = [o for o in scene.objects if o.id != obj.id]
+        return PerceivedScene(objects=[*others, moved], status=scene.status,
                               support_height=scene.support_height, stamp=scene.stamp)
 
     def on_list(self, request, response):
