@@ -48,6 +48,7 @@ from skill_stack.skills.library import EMBODIMENTS, skills
 
 SKILL_SERVER_WAIT_S = 10.0  # for the skill server to answer a goal (or to get ready) before the step fails
 NOT_READY = re.compile(r'rejected: no .* yet|.*skill server refused the goal \(busy\)')  # worth a retry
+FIRST_SCENE_WAIT_S = 10.0  # how long a goal waits for perception's first scene
 BUSY = 'the skill server refused the goal (busy)'  # it is still ending the previous skill
 
 
@@ -92,6 +93,7 @@ class SchedulerNode(Node):
         self._lock = threading.Lock()
         self._scene: Optional[PerceivedScene] = None
         self._image: Optional[Image] = None
+        self._first_scene = threading.Event()
         self._held: Optional[str] = None  # the object the last successful grasping skill took
         self._approval: Optional[bool] = None
         self._approval_event = threading.Event()
@@ -123,12 +125,14 @@ class SchedulerNode(Node):
         scene = msg_to_scene(msg)
         with self._lock:
             self._scene = scene
+        self._first_scene.set()
 
     def on_image(self, msg: Image) -> None:
         with self._lock:
             self._image = msg
 
     def observe(self) -> PerceivedScene:
+        self._first_scene.wait(FIRST_SCENE_WAIT_S)  # a goal sent right after start-up waits for perception
         with self._lock:
             scene = self._scene
         return scene if scene is not None else PerceivedScene(objects=[], status='no scene from perception yet')
