@@ -76,6 +76,7 @@ def ros(stack):
     assert answer.success, answer.message
     stack['scenes'].clear()
     assert spin_until(node, lambda: len(stack['scenes']) >= 3, 30), 'no scene after the reset'
+    spin_until(node, lambda: False, 1.0)  # the scheduler and the skill server have had these scenes too
     return stack
 
 
@@ -100,6 +101,14 @@ def send(ros, instruction, feedback=None):
     handle = future.result()
     assert handle.accepted
     return handle
+
+
+def wait_executing(ros, handle, feedback):
+    """Until the task runs a skill; a task that ends first fails the test with its own reason."""
+    done = handle.get_result_async()
+    assert spin_until(ros['node'], lambda: done.done() or any(f.state == 'executing' for f in feedback), 60)
+    if done.done():
+        pytest.fail(f'the task ended before executing: {done.result().result.message}')
 
 
 def result(ros, handle, timeout=180):
@@ -131,7 +140,7 @@ def test_a_failed_step_is_replanned_and_the_task_still_succeeds(ros):
     node = ros['node']
     feedback = []
     handle = send(ros, 'put the red cube in the bowl', lambda m: feedback.append(m.feedback))
-    assert spin_until(node, lambda: any(f.state == 'executing' for f in feedback), 60)
+    wait_executing(ros, handle, feedback)
     spin_until(node, lambda: False, 1.0)
     # The skill is interrupted from outside (a cancel of every ExecuteSkill goal): the attempt fails.
     call(node, CancelGoal, '/arm/execute_skill/_action/cancel_goal', CancelGoal.Request())
@@ -146,7 +155,7 @@ def test_no_the_blue_one_puts_the_blue_cube_in_the_bowl(ros):
     node = ros['node']
     feedback = []
     handle = send(ros, 'put the red cube in the bowl', lambda m: feedback.append(m.feedback))
-    assert spin_until(node, lambda: any(f.state == 'executing' for f in feedback), 60)
+    wait_executing(ros, handle, feedback)
     spin_until(node, lambda: False, 0.8)
     correct(ros, 'no, the blue one')
     outcome = result(ros, handle)
@@ -165,7 +174,7 @@ def test_wait_holds_the_arm_until_continue(ros):
     node = ros['node']
     feedback = []
     handle = send(ros, 'pick up the red cube', lambda m: feedback.append(m.feedback))
-    assert spin_until(node, lambda: any(f.state == 'executing' for f in feedback), 60)
+    wait_executing(ros, handle, feedback)
     spin_until(node, lambda: False, 0.8)
     correct(ros, 'wait')
     spin_until(node, lambda: False, 0.5)
@@ -181,7 +190,7 @@ def test_cancel_stops_the_arm(ros):
     node = ros['node']
     feedback = []
     handle = send(ros, 'put the red cube in the bowl', lambda m: feedback.append(m.feedback))
-    assert spin_until(node, lambda: any(f.state == 'executing' for f in feedback), 60)
+    wait_executing(ros, handle, feedback)
     spin_until(node, lambda: False, 0.8)
     cancel = handle.cancel_goal_async()
     assert spin_until(node, cancel.done, 10)
