@@ -1,12 +1,10 @@
 """Arm skills: argument schemas, grounding and rejection reasons, feasibility, and the episode runner's safety."""
 
-import math
 
 import numpy as np
 import pytest
 
-from skill_stack.perception.affordances import affordances
-from skill_stack.perception.types import PerceivedObject, PerceivedScene
+from skill_stack.perception.types import PerceivedScene
 from skill_stack.skills.arm import (
     GRIPPER_OPEN,
     MAX_STEP,
@@ -20,16 +18,8 @@ from skill_stack.skills.base import RobotObservation
 from skill_stack.skills.episodes import run_episode
 from skill_stack.skills.library import skills
 from skill_stack.skills.schema import SkillArgumentError
-from skill_stack.skills.sim_perception import object_keypoints
 
-
-def perceived(name, label, position, extent, yaw=0.0, color='red'):
-    position = np.asarray(position, float)
-    extent = np.asarray(extent, float)
-    return PerceivedObject(id=name, label=label, color=color, position=position,
-                           quaternion=np.array([math.cos(yaw / 2), 0, 0, math.sin(yaw / 2)]), extent=extent,
-                           confidence=1.0, keypoints=object_keypoints(label, position, yaw, extent),
-                           affordances=affordances(label, extent))
+from scene_helpers import perceived
 
 
 @pytest.fixture

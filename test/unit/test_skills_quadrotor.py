@@ -8,8 +8,7 @@ import pytest
 
 from skill_stack.drivers.quadrotor import QuadrotorConfig
 from skill_stack.drivers.safety import CommandError
-from skill_stack.perception.affordances import affordances
-from skill_stack.perception.types import PerceivedObject, PerceivedScene
+from skill_stack.perception.types import PerceivedScene
 from skill_stack.skills.base import QuadrotorCommand
 from skill_stack.skills.episodes import run_episode
 from skill_stack.skills.library import entry, skills
@@ -26,14 +25,8 @@ from skill_stack.skills.quadrotor import (
 )
 from skill_stack.skills.quadrotor_env import QuadrotorEnv
 from skill_stack.skills.schema import SkillArgumentError
-from skill_stack.skills.sim_perception import object_keypoints
 
-
-def perceived(name, label, position, extent, color='red'):
-    position, extent = np.asarray(position, float), np.asarray(extent, float)
-    return PerceivedObject(id=name, label=label, color=color, position=position, quaternion=np.array([1.0, 0, 0, 0]),
-                           extent=extent, confidence=1.0, keypoints=object_keypoints(label, position, 0.0, extent),
-                           affordances=affordances(label, extent))
+from scene_helpers import perceived
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ import numpy as np
 
 from skill_stack.perception.types import PerceivedObject, PerceivedScene
 from skill_stack.skills.arm_env import MIN_EE_HEIGHT, down_quaternion, gripper_yaw
-from skill_stack.skills.base import ArmCommand, Progress, RobotObservation, Skill, Targets
+from skill_stack.skills.base import ArmCommand, Progress, RobotObservation, Skill, Targets, clip_norm
 from skill_stack.skills.objects import find_object, keypoint
 from skill_stack.skills.schema import ArgSpec, SkillArgumentError
 from skill_stack.skills.sim_perception import wrap_half_turn
@@ -110,13 +110,8 @@ class ArmSkill(Skill):
 
     def command(self, action: np.ndarray, robot: RobotObservation, targets: Targets,
                 args: Dict[str, Any]) -> ArmCommand:
-        action = np.asarray(action, float).reshape(-1)
-        if action.shape != (self.action_dim,) or not np.all(np.isfinite(action)):
-            raise ValueError(f'{self.name}: policy action {action.tolist()} is not {self.action_dim} finite numbers')
-        step = action[:3]
-        norm = float(np.linalg.norm(step))
-        if norm > MAX_STEP:
-            step = step * (MAX_STEP / norm)
+        action = self.checked_action(action)
+        step = clip_norm(action[:3], MAX_STEP)
         target = into_reach(np.asarray(robot.position, float) + step)
         width = GRIPPER_OPEN if action[3] > 0.5 else 0.0
         return ArmCommand(ee_position=target, ee_quaternion=down_quaternion(float(targets['yaw'][0])),

@@ -1,25 +1,16 @@
 """The simulated environment arm skills train and are evaluated in.
 
-One `ArmEnv` owns a `World` built from a seeded random scene made for one
-skill (a graspable object for pick, an object held over a container or
-support for place, a free object and a clear path for push, a keypoint or a
-free point for reach), an `ArmDriver` on the sim backends, and the clock:
-`advance()` steps the physics at 500 Hz and calls `driver.update()` every
-`TICK` (10 ms), as the sim node and the driver node do at run time.
-
-What a skill sees comes through the same doors as on the robot:
-`observe()` builds a `RobotObservation` from the driver's state, and
-`perceive()` a `PerceivedScene` (skills/sim_perception.py: the simulator's
-poses with a few millimetres of noise, perception's keypoint names and
-affordances).
-`ground_truth_*` is the privilege of experts and data generation only; no
-skill method reads it.
+An `ArmEnv` (a `SimEnv`, skills/sim_env.py: world, clock, perception's view,
+ground truth) builds a seeded random scene made for one skill (a graspable
+object for pick, an object held over a container or support for place, a free
+object and a clear path for push, a keypoint or a free point for reach) with an
+`ArmDriver` on the sim backends. `observe()` builds a `RobotObservation` from
+the driver's state, as the skill server does from the driver's topics.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import numpy as np
@@ -28,15 +19,12 @@ from skill_stack.drivers.arm import ArmDriver
 from skill_stack.drivers.config import ArmConfig, load_arm_config
 from skill_stack.drivers.ik import ArmIK
 from skill_stack.drivers.sim_backends import SimGripperBackend, SimJointBackend
-from skill_stack.perception.types import PerceivedScene
-from skill_stack.sim.footprint import Circle, Rectangle, footprint, overlaps
-from skill_stack.sim.objects import body_name
+from skill_stack.sim.footprint import Circle, footprint, overlaps
 from skill_stack.sim.random_scenes import random_object
-from skill_stack.sim.scene_file import COLORS, SceneFileError, SceneSpec, parse_scene
-from skill_stack.sim.world import World
-from skill_stack.skills.sim_perception import POSITION_NOISE, perceive_world
+from skill_stack.sim.scene_file import SceneFileError, SceneSpec, parse_scene
+from skill_stack.skills.sim_env import SimEnv, grown, random_color
+from skill_stack.skills.sim_perception import POSITION_NOISE
 
-TICK = 0.01  # s between driver.update() calls (100 Hz), as the driver node runs
 FINGERTIP_BELOW_EE = 0.02  # the fingertips reach this far below the ee frame (urdf/arm.urdf)
 MIN_EE_HEIGHT = 0.024  # ee z that keeps the fingertips just off the table
 ARM_SKILLS = ('reach', 'pick', 'place', 'push')
@@ -47,16 +35,6 @@ TASK_BEARING = math.radians(50.0)
 START_RADIUS = (0.38, 0.58)
 START_BEARING = math.radians(55.0)
 START_HEIGHT = (0.18, 0.35)
-
-
-@dataclass
-class ArmTask:
-    """One episode's task: the skill's arguments and what the episode started from."""
-
-    skill: str
-    args: Dict[str, Any]
-    seed: int
-    info: Dict[str, Any] = field(default_factory=dict)  # privileged: what the generator chose
 
 
 def down_quaternion(yaw: float) -> np.ndarray:
@@ -73,42 +51,32 @@ def gripper_yaw(quaternion: np.ndarray) -> float:
     return math.atan2(-ey_x, ey_y)
 
 
-class ArmEnv:
+class ArmEnv(SimEnv):
     """A seeded arm world for one skill; see the module docstring."""
+
+    embodiment = 'arm'
+    skills = ARM_SKILLS
 
     def __init__(self, skill: str, position_noise: float = POSITION_NOISE, config: Optional[ArmConfig] = None,
                  distractors: Tuple[int, int] = (0, 3)):
-        if skill not in ARM_SKILLS:
-            raise ValueError(f'no arm environment for skill {skill!r}; arm skills are {ARM_SKILLS}')
-        self.skill = skill
-        self.position_noise = position_noise
+        super().__init__(skill, position_noise)
         self.config = config if config is not None else load_arm_config()
         self.distractors = distractors
-        self.world: Optional[World] = None
-        self.driver: Optional[ArmDriver] = None
         self._ik: Optional[ArmIK] = None
-        self.rng = np.random.default_rng(0)
-        self.task: Optional[ArmTask] = None
 
     # --- episodes -------------------------------------------------------------------
 
-    def reset(self, seed: int) -> ArmTask:
-        """A new random scene and task for ``seed``; the gripper open, pointing down at a random pose above the
-        objects, where the previous skill may have left it (place: holding the object, just picked)."""
-        rng = np.random.default_rng(seed)
-        for _attempt in range(20):
-            scene, args, info = _GENERATORS[self.skill](rng, self.distractors)
-            self._build(scene)
-            self.rng = np.random.default_rng([seed, 1])
-            self.task = ArmTask(self.skill, args, seed, info)
-            if self.skill != 'place':
-                self._move_to_random_start(rng)
-                return self.task
-            # Place starts from a held object: the scripted expert picks it up first.
-            from skill_stack.skills.arm_experts import scripted_grasp  # here: the expert builds on this module
-            if scripted_grasp(self, args['object'], lift=float(rng.uniform(0.06, 0.12))):
-                return self.task
-        raise RuntimeError(f'{self.skill}: could not set up a task for seed {seed} in 20 attempts')
+    def _generate(self, rng):
+        return _GENERATORS[self.skill](rng, self.distractors)
+
+    def _start(self, rng: np.random.Generator) -> bool:
+        """The gripper open, pointing down at a random pose above the objects, where the previous skill may have
+        left it; place starts from a held object, just picked by the scripted expert."""
+        if self.skill != 'place':
+            self._move_to_random_start(rng)
+            return True
+        from skill_stack.skills.arm_experts import scripted_grasp  # here: the expert builds on this module
+        return scripted_grasp(self, self.task.args['object'], lift=float(rng.uniform(0.06, 0.12)))
 
     def _move_to_random_start(self, rng: np.random.Generator) -> None:
         """Drive the end-effector to a random top-down pose over the workspace (a skill starts wherever the
@@ -122,10 +90,7 @@ class ArmEnv:
             self.advance(0.05)
 
     def _build(self, scene: SceneSpec) -> None:
-        if self.world is not None:
-            self.world.close()
-        self.world = World(scene)
-        world = self.world
+        world = self._new_world(scene)
         if self._ik is None:
             self._ik = ArmIK(self.config.ik, self.config.limits(order=world.joint_names))
         self.driver = ArmDriver(SimJointBackend(world), SimGripperBackend(world), self.config,
@@ -133,16 +98,7 @@ class ArmEnv:
         self.driver.connect()
         self.driver.update()
 
-    def close(self) -> None:
-        if self.world is not None:
-            self.world.close()
-            self.world = None
-
-    # --- the robot's and perception's view ----------------------------------------------
-
-    @property
-    def time(self) -> float:
-        return self.world.time
+    # --- the robot's view and acting ----------------------------------------------------------
 
     def observe(self):
         """RobotObservation from the driver's state (what the skill server gets on the real arm too)."""
@@ -154,37 +110,10 @@ class ArmEnv:
                                 joints=np.asarray(state.joints.positions, float),
                                 gripper_width=float(state.gripper_width), stamp=float(state.joints.stamp))
 
-    def perceive(self, noise: Optional[float] = None) -> PerceivedScene:
-        """The scene as perception reports it: poses with noise, keypoints and affordances from perception."""
-        return perceive_world(self.world, self.rng, self.position_noise if noise is None else noise)
-
-    # --- acting -------------------------------------------------------------------------------
-
     def apply(self, command) -> None:
         """Send an ArmCommand through the driver's safety layer (CommandError when refused)."""
         self.driver.command_pose(command.ee_position, command.ee_quaternion)
         self.driver.command_gripper(command.gripper_width)
-
-    def advance(self, seconds: float) -> None:
-        """Let ``seconds`` of simulated time pass: physics at 500 Hz, driver.update() every TICK."""
-        steps = max(1, round(TICK / self.world.timestep))
-        for _ in range(max(1, round(seconds / TICK))):
-            self.driver.update()
-            self.world.step(steps)
-
-    def hold(self, reason: str) -> None:
-        """Stop the arm where it is (the driver's e-stop: hold now, refuse commands) and let it settle."""
-        self.driver.estop(reason)
-        self.advance(0.1)
-
-    # --- ground truth: experts, data generation and benchmarks only --------------------------
-
-    def ground_truth_pose(self, name: str) -> Tuple[np.ndarray, np.ndarray]:
-        body = self.world.data.body(body_name(name))
-        return body.xpos.copy(), body.xquat.copy()
-
-    def ground_truth_spec(self, name: str):
-        return self.world.scene.object(name)
 
 
 # --- task generators ----------------------------------------------------------------------------
@@ -197,10 +126,6 @@ def _task_xy(rng: np.random.Generator, radius: Tuple[float, float] = TASK_RADIUS
     return [round(r * math.cos(a), 4), round(r * math.sin(a), 4)]
 
 
-def _color(rng: np.random.Generator) -> str:
-    return str(rng.choice(list(COLORS)))
-
-
 def _small_graspable(rng: np.random.Generator, name: str, max_width: float = 0.06,
                      shapes: Tuple[str, ...] = ('box', 'cylinder', 'sphere')) -> Dict[str, Any]:
     shape = str(rng.choice(shapes))
@@ -211,7 +136,7 @@ def _small_graspable(rng: np.random.Generator, name: str, max_width: float = 0.0
         size = [rng.uniform(0.015, max_width / 2.0), rng.uniform(0.03, 0.08)]
     else:
         size = [rng.uniform(0.016, min(0.025, max_width / 2.0))]
-    return {'name': name, 'shape': shape, 'color': _color(rng), 'size': [round(float(s), 4) for s in size],
+    return {'name': name, 'shape': shape, 'color': random_color(rng), 'size': [round(float(s), 4) for s in size],
             'yaw': round(float(rng.uniform(-math.pi, math.pi)), 4)}
 
 
@@ -225,20 +150,14 @@ def _place(rng: np.random.Generator, placed: List[Dict[str, Any]], obj: Dict[str
             scene = parse_scene({'embodiment': 'arm', 'objects': [*placed, obj]})
         except SceneFileError:
             continue
-        new = _grown(footprint(scene.objects[-1]), min_gap / 2.0)
-        if any(overlaps(new, _grown(footprint(other), min_gap / 2.0)) for other in scene.objects[:-1]):
+        new = grown(footprint(scene.objects[-1]), min_gap / 2.0)
+        if any(overlaps(new, grown(footprint(other), min_gap / 2.0)) for other in scene.objects[:-1]):
             continue
         if keep_clear is not None and not keep_clear(scene.objects[-1]):
             continue
         placed.append(dict(obj))
         return True
     return False
-
-
-def _grown(shape, margin: float):
-    if isinstance(shape, Circle):
-        return Circle(shape.x, shape.y, shape.radius + margin)
-    return Rectangle(shape.x, shape.y, shape.half_x + margin, shape.half_y + margin, shape.yaw)
 
 
 def _add_distractors(rng: np.random.Generator, placed: List[Dict[str, Any]], count: Tuple[int, int],
@@ -276,8 +195,8 @@ def _generate_place(rng, distractors):
             size = [rng.uniform(0.07, 0.1), rng.uniform(0.07, 0.1), rng.uniform(0.02, 0.05)]
         else:
             size = [rng.uniform(0.04, 0.055), rng.uniform(0.02, 0.05)]
-        support = {'name': 'target', 'shape': kind, 'color': _color(rng), 'size': [round(float(s), 4) for s in size],
-                   'yaw': round(float(rng.uniform(-math.pi, math.pi)), 4)}
+        support = {'name': 'target', 'shape': kind, 'color': random_color(rng),
+                   'size': [round(float(s), 4) for s in size], 'yaw': round(float(rng.uniform(-math.pi, math.pi)), 4)}
         held = _small_graspable(rng, 'held', max_width=0.045, shapes=('box', 'cylinder'))
         if kind != 'bowl':
             held['size'][-1] = round(float(min(held['size'][-1], 0.06)), 4)

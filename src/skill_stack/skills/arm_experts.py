@@ -23,16 +23,14 @@ from skill_stack.skills.arm import (
     PickSkill,
 )
 from skill_stack.skills.arm_env import MIN_EE_HEIGHT, ArmEnv
-from skill_stack.skills.base import RobotObservation, Targets
+from skill_stack.skills.base import RobotObservation, Targets, clip_norm
 
 OPEN, CLOSE = 1.0, 0.0
 
 
 def step_towards(position: np.ndarray, goal: np.ndarray, max_step: float = MAX_STEP) -> np.ndarray:
     """A proportional step to ``goal``, no longer than ``max_step``."""
-    delta = np.asarray(goal, float) - np.asarray(position, float)
-    norm = float(np.linalg.norm(delta))
-    return delta * (max_step / norm) if norm > max_step else delta
+    return clip_norm(np.asarray(goal, float) - np.asarray(position, float), max_step)
 
 
 class Expert:

@@ -62,6 +62,13 @@ Command = ArmCommand | HandCommand | QuadrotorCommand
 Targets = Dict[str, np.ndarray]  # named 3D points the policy is conditioned on, world frame
 
 
+def clip_norm(vector: np.ndarray, limit: float) -> np.ndarray:
+    """``vector`` scaled down to length ``limit`` when it is longer (a policy's step per control tick)."""
+    vector = np.asarray(vector, float)
+    norm = float(np.linalg.norm(vector))
+    return vector * (limit / norm) if norm > limit else vector
+
+
 class Skill(ABC):
     """Subclasses set the class attributes and implement the methods; see skills/arm.py for examples."""
 
@@ -98,6 +105,13 @@ class Skill(ABC):
         """Boolean mask over the observation: True where the entry comes from keypoints (the end-to-end
         baseline is trained and run with those entries zeroed)."""
         return np.array([kp for _, kp in self.base_slots + self.slots], bool)
+
+    def checked_action(self, action: np.ndarray) -> np.ndarray:
+        """The policy's action as ``action_dim`` floats; ValueError when it is not that or not finite."""
+        action = np.asarray(action, float).reshape(-1)
+        if action.shape != (self.action_dim,) or not np.all(np.isfinite(action)):
+            raise ValueError(f'{self.name}: policy action {action.tolist()} is not {self.action_dim} finite numbers')
+        return action
 
     def perturb(self, action: np.ndarray, rng: np.random.Generator, sigma: float) -> np.ndarray:
         """The action with Gaussian noise on ``noise_dims`` (executed, not recorded, in demonstrations)."""

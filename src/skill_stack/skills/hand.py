@@ -35,7 +35,7 @@ import numpy as np
 
 from skill_stack.perception.types import PerceivedObject, PerceivedScene
 from skill_stack.sim.robots import HAND_FINGER_JOINTS, HAND_JOINTS, HAND_WRIST_JOINTS
-from skill_stack.skills.base import HandCommand, Progress, RobotObservation, Skill, Targets
+from skill_stack.skills.base import HandCommand, Progress, RobotObservation, Skill, Targets, clip_norm
 from skill_stack.skills.objects import find_object
 from skill_stack.skills.schema import ArgSpec, SkillArgumentError
 from skill_stack.skills.sim_perception import wrap_half_turn
@@ -168,13 +168,8 @@ class HandSkill(Skill):
 
     def command(self, action: np.ndarray, robot: RobotObservation, targets: Targets,
                 args: Dict[str, Any]) -> HandCommand:
-        action = np.asarray(action, float).reshape(-1)
-        if action.shape != (self.action_dim,) or not np.all(np.isfinite(action)):
-            raise ValueError(f'{self.name}: policy action {action.tolist()} is not {self.action_dim} finite numbers')
-        step = action[:3]
-        norm = float(np.linalg.norm(step))
-        if norm > MAX_STEP:
-            step = step * (MAX_STEP / norm)
+        action = self.checked_action(action)
+        step = clip_norm(action[:3], MAX_STEP)
         yaw = float(np.clip(palm_yaw(robot) + np.clip(action[3], -MAX_YAW_STEP, MAX_YAW_STEP), -YAW_LIMIT, YAW_LIMIT))
         palm = grasp_site(robot) + step - rotate_z(yaw, GRASP_SITE)
         palm = np.clip(palm, PALM_LOW, PALM_HIGH)

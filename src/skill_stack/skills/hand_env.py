@@ -1,10 +1,9 @@
 """The simulated environment hand skills train and are evaluated in.
 
-One `HandEnv` owns a `World` built from a seeded random scene made for one
-skill (an object the hand can pinch, with a few distractors kept clear of
-it), a `HandDriver` on the sim joint backend, and the clock: `advance()` steps
-the physics at 500 Hz and calls `driver.update()` every `TICK` (10 ms), as the
-sim node and the driver node do at run time. Release and rotate start from a
+A `HandEnv` (a `SimEnv`, skills/sim_env.py: world, clock, perception's view,
+ground truth) builds a seeded random scene made for one skill (an object the
+hand can pinch, with a few distractors kept clear of it) with a `HandDriver`
+on the sim joint backend. Release and rotate start from a
 held object: `reset()` runs the grasp expert first and lifts the object to a
 random height, as `ArmEnv` does for place (for release the pinch is also
 anywhere from the object's centre up, so where the object's bottom is must
@@ -20,7 +19,6 @@ is the privilege of experts and data generation only; no skill method reads it.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import numpy as np
@@ -28,16 +26,13 @@ import numpy as np
 from skill_stack.drivers.config import HandConfig, load_hand_config
 from skill_stack.drivers.hand import HandDriver
 from skill_stack.drivers.sim_backends import SimJointBackend
-from skill_stack.perception.types import PerceivedScene
-from skill_stack.sim.footprint import Circle, Rectangle, footprint, overlaps
-from skill_stack.sim.objects import body_name
+from skill_stack.sim.footprint import footprint, overlaps
 from skill_stack.sim.random_scenes import random_object
-from skill_stack.sim.scene_file import COLORS, SceneFileError, SceneSpec, parse_scene
-from skill_stack.sim.world import World
+from skill_stack.sim.scene_file import SceneFileError, SceneSpec, parse_scene
 from skill_stack.skills.hand import hand_observation
-from skill_stack.skills.sim_perception import POSITION_NOISE, perceive_world
+from skill_stack.skills.sim_env import SimEnv, grown, random_color
+from skill_stack.skills.sim_perception import POSITION_NOISE
 
-TICK = 0.01  # s between driver.update() calls (100 Hz), as the driver node runs
 HAND_SKILLS = ('grasp', 'release', 'rotate')
 TASK_HALF = 0.12  # m: task objects lie within +-this in x and y, so the wrist reaches round them at any yaw
 DISTRACTOR_HALF = 0.17  # m: distractors anywhere in the camera's view of the hand's table
@@ -46,118 +41,54 @@ DISTRACTOR_GAP = 0.07  # m between a distractor and the task object: room for th
 HOLD_LIFT = {'release': (0.04, 0.12), 'rotate': (0.06, 0.1)}  # m the grasp expert lifts by before the skill
 
 
-@dataclass
-class HandTask:
-    """One episode's task: the skill's arguments and what the episode started from."""
-
-    skill: str
-    args: Dict[str, Any]
-    seed: int
-    info: Dict[str, Any] = field(default_factory=dict)  # privileged: what the generator chose
-
-
-class HandEnv:
+class HandEnv(SimEnv):
     """A seeded hand world for one skill; see the module docstring."""
+
+    embodiment = 'hand'
+    skills = HAND_SKILLS
 
     def __init__(self, skill: str, position_noise: float = POSITION_NOISE, config: Optional[HandConfig] = None,
                  distractors: Tuple[int, int] = (0, 3)):
-        if skill not in HAND_SKILLS:
-            raise ValueError(f'no hand environment for skill {skill!r}; hand skills are {HAND_SKILLS}')
-        self.skill = skill
-        self.position_noise = position_noise
+        super().__init__(skill, position_noise)
         self.config = config if config is not None else load_hand_config()
         self.distractors = distractors
-        self.world: Optional[World] = None
-        self.driver: Optional[HandDriver] = None
-        self.rng = np.random.default_rng(0)
-        self.task: Optional[HandTask] = None
 
     # --- episodes -------------------------------------------------------------------
 
-    def reset(self, seed: int) -> HandTask:
-        """A new random scene and task for ``seed``; the hand at home (release, rotate: holding the object)."""
-        rng = np.random.default_rng(seed)
-        for _attempt in range(20):
-            scene, args, info = _GENERATORS[self.skill](rng, self.distractors)
-            self._build(scene)
-            self.rng = np.random.default_rng([seed, 1])
-            self.task = HandTask(self.skill, args, seed, info)
-            if self.skill == 'grasp':
-                return self.task
-            # Release and rotate start from a held object: the scripted expert grasps it first.
-            from skill_stack.skills.hand_experts import scripted_grasp  # here: the expert builds on this module
+    def _generate(self, rng):
+        return _GENERATORS[self.skill](rng, self.distractors)
 
-            lift = float(rng.uniform(*HOLD_LIFT[self.skill]))
-            # Release must work whatever the hold: the object is pinched anywhere from its centre up.
-            higher = float(rng.uniform()) if self.skill == 'release' else 0.0
-            self.task.info.update(lift=lift, higher=higher)
-            if scripted_grasp(self, 'target', lift=lift, higher=higher):
-                return self.task
-        raise RuntimeError(f'{self.skill}: could not set up a task for seed {seed} in 20 attempts')
+    def _start(self, rng: np.random.Generator) -> bool:
+        """The hand at home; release and rotate start from a held object, grasped by the scripted expert."""
+        if self.skill == 'grasp':
+            return True
+        from skill_stack.skills.hand_experts import scripted_grasp  # here: the expert builds on this module
+
+        lift = float(rng.uniform(*HOLD_LIFT[self.skill]))
+        # Release must work whatever the hold: the object is pinched anywhere from its centre up.
+        higher = float(rng.uniform()) if self.skill == 'release' else 0.0
+        self.task.info.update(lift=lift, higher=higher)
+        return scripted_grasp(self, 'target', lift=lift, higher=higher)
 
     def _build(self, scene: SceneSpec) -> None:
-        if self.world is not None:
-            self.world.close()
-        self.world = World(scene)
-        world = self.world
+        world = self._new_world(scene)
         self.driver = HandDriver(SimJointBackend(world), self.config, clock=lambda: world.time)
         self.driver.connect()
         self.driver.update()
 
-    def close(self) -> None:
-        if self.world is not None:
-            self.world.close()
-            self.world = None
-
-    # --- the robot's and perception's view ----------------------------------------------
-
-    @property
-    def time(self) -> float:
-        return self.world.time
+    # --- the robot's view and acting ----------------------------------------------------------
 
     def observe(self):
         """RobotObservation from the driver's joint state (what the skill server gets on the real hand too)."""
         state = self.driver.state()
         return hand_observation(self.driver.joint_names, state.positions, state.stamp)
 
-    def perceive(self, noise: Optional[float] = None) -> PerceivedScene:
-        """The scene as perception reports it: poses with noise, keypoints and affordances from perception."""
-        return perceive_world(self.world, self.rng, self.position_noise if noise is None else noise,
-                              support_height=0.0)
-
-    # --- acting -------------------------------------------------------------------------------
-
     def apply(self, command) -> None:
         """Send a HandCommand through the driver's safety layer (CommandError when refused)."""
         self.driver.command_joints(command.joints)
 
-    def advance(self, seconds: float) -> None:
-        """Let ``seconds`` of simulated time pass: physics at 500 Hz, driver.update() every TICK."""
-        steps = max(1, round(TICK / self.world.timestep))
-        for _ in range(max(1, round(seconds / TICK))):
-            self.driver.update()
-            self.world.step(steps)
-
-    def hold(self, reason: str) -> None:
-        """Stop the hand where it is (the driver's e-stop: hold now, refuse commands) and let it settle."""
-        self.driver.estop(reason)
-        self.advance(0.1)
-
-    # --- ground truth: experts, data generation and benchmarks only --------------------------
-
-    def ground_truth_pose(self, name: str) -> Tuple[np.ndarray, np.ndarray]:
-        body = self.world.data.body(body_name(name))
-        return body.xpos.copy(), body.xquat.copy()
-
-    def ground_truth_spec(self, name: str):
-        return self.world.scene.object(name)
-
 
 # --- task generators ----------------------------------------------------------------------------
-
-
-def _color(rng: np.random.Generator) -> str:
-    return str(rng.choice(list(COLORS)))
 
 
 def hand_graspable(rng: np.random.Generator, name: str, shapes: Tuple[str, ...] = ('box', 'cylinder', 'sphere'),
@@ -175,7 +106,7 @@ def hand_graspable(rng: np.random.Generator, name: str, shapes: Tuple[str, ...] 
         size = [rng.uniform(0.015, 0.025), rng.uniform(0.03, 0.08)]
     else:
         size = [rng.uniform(0.016, 0.025)]
-    return {'name': name, 'shape': shape, 'color': _color(rng), 'size': [round(float(s), 4) for s in size],
+    return {'name': name, 'shape': shape, 'color': random_color(rng), 'size': [round(float(s), 4) for s in size],
             'yaw': round(float(rng.uniform(-math.pi, math.pi)), 4)}
 
 
@@ -193,18 +124,12 @@ def _place(placed: List[Dict[str, Any]], obj: Dict[str, Any], draw: Callable[[],
         except SceneFileError:
             continue
         new = footprint(scene.objects[-1])
-        if any(overlaps(_grown(new, gaps(i) / 2.0), _grown(footprint(other), gaps(i) / 2.0))
+        if any(overlaps(grown(new, gaps(i) / 2.0), grown(footprint(other), gaps(i) / 2.0))
                for i, other in enumerate(scene.objects[:-1])):
             continue
         placed.append(dict(obj))
         return True
     return False
-
-
-def _grown(shape, margin: float):
-    if isinstance(shape, Circle):
-        return Circle(shape.x, shape.y, shape.radius + margin)
-    return Rectangle(shape.x, shape.y, shape.half_x + margin, shape.half_y + margin, shape.yaw)
 
 
 def _add_distractors(rng: np.random.Generator, placed: List[Dict[str, Any]], count: Tuple[int, int]) -> None:

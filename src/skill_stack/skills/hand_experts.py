@@ -15,7 +15,7 @@ from typing import Any, Dict
 
 import numpy as np
 
-from skill_stack.skills.base import RobotObservation, Targets
+from skill_stack.skills.base import RobotObservation, Targets, clip_norm
 from skill_stack.skills.hand import (
     LIFT,
     MAX_STEP,
@@ -37,9 +37,7 @@ TRANSIT_HEIGHT = 0.08  # m: the grasp site (and so the fingertips) travels at le
 
 def step_towards(position: np.ndarray, goal: np.ndarray, max_step: float = MAX_STEP) -> np.ndarray:
     """A proportional step to ``goal``, no longer than ``max_step``."""
-    delta = np.asarray(goal, float) - np.asarray(position, float)
-    norm = float(np.linalg.norm(delta))
-    return delta * (max_step / norm) if norm > max_step else delta
+    return clip_norm(np.asarray(goal, float) - np.asarray(position, float), max_step)
 
 
 def action(step, dyaw: float, grip: float) -> np.ndarray:

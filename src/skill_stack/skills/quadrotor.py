@@ -196,12 +196,6 @@ class QuadrotorSkill(Skill):
         v = np.asarray(robot.velocity, float)
         return [float(robot.position[2]), float(v[0]), float(v[1]), float(v[2]), float(robot.airborne)]
 
-    def checked_action(self, action: np.ndarray) -> np.ndarray:
-        action = np.asarray(action, float).reshape(-1)
-        if action.shape != (self.action_dim,) or not np.all(np.isfinite(action)):
-            raise ValueError(f'{self.name}: policy action {action.tolist()} is not {self.action_dim} finite numbers')
-        return action
-
     def command(self, action: np.ndarray, robot: RobotObservation, targets: Targets,
                 args: Dict[str, Any]) -> QuadrotorCommand:
         return self.setpoint_command(self.checked_action(action)[:3], robot, targets)

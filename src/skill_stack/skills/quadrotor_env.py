@@ -1,11 +1,10 @@
 """The simulated environment quadrotor skills train and are evaluated in.
 
-One `QuadrotorEnv` owns a `World` built from a seeded random scene (landing
-pads of random colours, sizes and places inside the geofence), a
-`QuadrotorDriver` on the simulated flight controller (drivers/quadrotor_sim.py)
-and the clock: `advance()` calls ``driver.update()`` every `TICK` (100 Hz, as
-the sim node does) and steps the physics at 500 Hz with the flight controller
-before every step.
+A `QuadrotorEnv` (a `SimEnv`, skills/sim_env.py: world, clock, perception's
+view, ground truth) builds a seeded random scene (landing pads of random
+colours, sizes and places inside the geofence) with a `QuadrotorDriver` on the
+simulated flight controller (drivers/quadrotor_sim.py), which runs before every
+500 Hz physics step.
 
 Start states: take_off starts on the ground at the take-off point, disarmed.
 fly_to, land and hover start in the air at a random point, reached with the
@@ -24,7 +23,6 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
@@ -32,17 +30,14 @@ import numpy as np
 from skill_stack.drivers.quadrotor import QuadrotorConfig, QuadrotorDriver, load_quadrotor_config
 from skill_stack.drivers.quadrotor_sim import SimQuadrotorBackend, make_sim_backend
 from skill_stack.drivers.safety import CommandError
-from skill_stack.perception.types import PerceivedScene
-from skill_stack.sim.objects import body_name
 from skill_stack.sim.scene_file import COLORS, SceneFileError, SceneSpec, parse_scene
-from skill_stack.sim.world import World
 from skill_stack.skills.base import QuadrotorCommand, RobotObservation
 from skill_stack.skills.quadrotor import quadrotor_observation, rotation_matrix
-from skill_stack.skills.sim_perception import POSITION_NOISE, perceive_world
+from skill_stack.skills.sim_env import SimEnv
+from skill_stack.skills.sim_perception import POSITION_NOISE
 
 logger = logging.getLogger(__name__)
 
-TICK = 0.01  # s between driver.update() calls (100 Hz, as the sim node runs it)
 QUADROTOR_SKILLS = ('take_off', 'fly_to', 'land', 'hover')
 FIELD_HALF = 4.2  # m: pads and goals are drawn inside this square (the geofence is +-5 m)
 START_RADIUS = 1.5  # m from the take-off point where airborne episodes start
@@ -52,50 +47,25 @@ TARGET_DISTANCE = (0.8, 3.0)  # m, horizontal, from the start point to a pad or 
 SETUP_TIMEOUT = 12.0  # s of simulated time to reach the start state
 
 
-@dataclass
-class QuadrotorTask:
-    """One episode's task: the skill's arguments and what the episode started from."""
-
-    skill: str
-    args: Dict[str, Any]
-    seed: int
-    info: Dict[str, Any] = field(default_factory=dict)  # privileged: what the generator chose
-
-
-class QuadrotorEnv:
+class QuadrotorEnv(SimEnv):
     """A seeded quadrotor world for one skill; see the module docstring."""
 
+    embodiment = 'quadrotor'
+    skills = QUADROTOR_SKILLS
+
     def __init__(self, skill: str, position_noise: float = POSITION_NOISE, config: Optional[QuadrotorConfig] = None):
-        if skill not in QUADROTOR_SKILLS:
-            raise ValueError(f'no quadrotor environment for skill {skill!r}; quadrotor skills are {QUADROTOR_SKILLS}')
-        self.skill = skill
-        self.position_noise = position_noise
+        super().__init__(skill, position_noise)
         self.config = config if config is not None else load_quadrotor_config()
-        self.world: Optional[World] = None
         self.backend: Optional[SimQuadrotorBackend] = None
-        self.driver: Optional[QuadrotorDriver] = None
-        self.rng = np.random.default_rng(0)
-        self.task: Optional[QuadrotorTask] = None
 
     # --- episodes -------------------------------------------------------------------
 
-    def reset(self, seed: int) -> QuadrotorTask:
-        """A new random scene and task for ``seed``, the vehicle in the skill's start state."""
-        rng = np.random.default_rng(seed)
-        for _attempt in range(20):
-            scene, args, info = self._generate(rng)
-            self._build(scene)
-            self.rng = np.random.default_rng([seed, 1])
-            self.task = QuadrotorTask(self.skill, args, seed, info)
-            if self.skill == 'take_off' or self._fly_to_start(info, rng):
-                return self.task
-        raise RuntimeError(f'{self.skill}: could not set up a task for seed {seed} in 20 attempts')
+    def _start(self, rng: np.random.Generator) -> bool:
+        """Landed for take_off; otherwise airborne at the task's start point (settled or mid-flight)."""
+        return self.skill == 'take_off' or self._fly_to_start(self.task.info, rng)
 
     def _build(self, scene: SceneSpec) -> None:
-        if self.world is not None:
-            self.world.close()
-        self.world = World(scene)
-        world = self.world
+        world = self._new_world(scene)
         self.backend = make_sim_backend(world, self.config)
         self.driver = QuadrotorDriver(self.backend, self.config, clock=lambda: world.time)
         self.driver.connect()
@@ -125,16 +95,7 @@ class QuadrotorEnv:
         logger.info('%s: the start state was not reached in %.0f s', self.skill, SETUP_TIMEOUT)
         return False
 
-    def close(self) -> None:
-        if self.world is not None:
-            self.world.close()
-            self.world = None
-
-    # --- the robot's and perception's view ----------------------------------------------
-
-    @property
-    def time(self) -> float:
-        return self.world.time
+    # --- the robot's view and acting ----------------------------------------------------------
 
     def observe(self) -> RobotObservation:
         """RobotObservation from what the quadrotor's ROS interface publishes: odom (pose, twist in the body
@@ -146,12 +107,6 @@ class QuadrotorEnv:
         return quadrotor_observation(state.position, state.quaternion, body_velocity, bool(status['armed']),
                                      float(state.stamp), landed=bool(status['landed']))
 
-    def perceive(self, noise: Optional[float] = None) -> PerceivedScene:
-        """The scene as perception reports it: poses with noise, keypoints and affordances from perception."""
-        return perceive_world(self.world, self.rng, self.position_noise if noise is None else noise)
-
-    # --- acting -------------------------------------------------------------------------------
-
     def apply(self, command: QuadrotorCommand) -> None:
         """Send a QuadrotorCommand through the driver's safety layer (CommandError when refused), as the
         skill server maps it onto ROS: arm service, land service, or one position set-point."""
@@ -162,13 +117,9 @@ class QuadrotorEnv:
             return
         self.driver.command_position(command.position, command.yaw)
 
-    def advance(self, seconds: float) -> None:
-        """Let ``seconds`` of simulated time pass: driver.update() every TICK, the flight controller and
-        physics at 500 Hz in between."""
-        steps = max(1, round(TICK / self.world.timestep))
-        for _ in range(max(1, round(seconds / TICK))):
-            self.driver.update()
-            self.backend.step(steps)
+    def _step(self, steps: int) -> None:
+        """The flight controller runs at the physics rate, like an onboard controller."""
+        self.backend.step(steps)
 
     def hold(self, reason: str) -> None:
         """Stop the skill's motion without dropping the vehicle: in the air the driver hovers where it is
@@ -186,13 +137,6 @@ class QuadrotorEnv:
         self.advance(0.1)
 
     # --- ground truth: experts, data generation and benchmarks only --------------------------
-
-    def ground_truth_pose(self, name: str) -> Tuple[np.ndarray, np.ndarray]:
-        body = self.world.data.body(body_name(name))
-        return body.xpos.copy(), body.xquat.copy()
-
-    def ground_truth_spec(self, name: str):
-        return self.world.scene.object(name)
 
     def ground_truth_state(self):
         """The vehicle's true state (position, quaternion, world velocity, armed, landed)."""
