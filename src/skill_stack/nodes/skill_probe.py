@@ -65,18 +65,19 @@ class SkillProbe(Node):
             self.scenes.clear()
 
 
-def _wait(future, timeout: float):
+def wait_future(future, timeout: float):
+    """The result of a future an executor in another thread completes; TimeoutError after ``timeout`` s."""
     deadline = time.monotonic() + timeout
     while not future.done():
         if time.monotonic() > deadline:
-            raise TimeoutError('no answer from the skill server')
-        time.sleep(0.005)
+            raise TimeoutError('no answer from the stack')
+        time.sleep(0.002)
     return future.result()
 
 
 def _send(probe: SkillProbe, point) -> object:
     goal = ExecuteSkill.Goal(skill='reach', args_json=json.dumps({'point': point}))
-    handle = _wait(probe.client.send_goal_async(goal), 30.0)
+    handle = wait_future(probe.client.send_goal_async(goal), 30.0)
     if not handle.accepted:
         raise RuntimeError('the skill server refused a reach goal')
     return handle
@@ -122,7 +123,7 @@ def measure(namespace: str = 'arm', goals: int = 6, cancels: int = 6) -> Dict[st
             raise RuntimeError('no execute_skill server within 90 s')
         deadline = time.monotonic() + 90.0
         while True:  # ready when a goal is not refused for lack of state or scene
-            result = _wait(_send(probe, POINTS[0]).get_result_async(), 60.0)
+            result = wait_future(_send(probe, POINTS[0]).get_result_async(), 60.0)
             if 'yet' not in result.result.message:
                 break
             if time.monotonic() > deadline:
@@ -131,7 +132,7 @@ def measure(namespace: str = 'arm', goals: int = 6, cancels: int = 6) -> Dict[st
         rates, in_tolerance, camera, scene = [], [], [], []
         for i in range(goals):
             probe.clear()
-            result = _wait(_send(probe, POINTS[(i + 1) % 2]).get_result_async(), 60.0)
+            result = wait_future(_send(probe, POINTS[(i + 1) % 2]).get_result_async(), 60.0)
             with probe.lock:
                 commands, images, scenes = list(probe.commands), list(probe.images), list(probe.scenes)
             periods = np.diff(commands)
@@ -143,13 +144,13 @@ def measure(namespace: str = 'arm', goals: int = 6, cancels: int = 6) -> Dict[st
                 raise RuntimeError(f'reach failed during the benchmark: {result.result.message}')
         to_rest, server_ms = [], []
         for _ in range(cancels):
-            _wait(_send(probe, POINTS[0]).get_result_async(), 60.0)  # from the start point
+            wait_future(_send(probe, POINTS[0]).get_result_async(), 60.0)  # from the start point
             probe.clear()
             handle = _send(probe, POINTS[1])
             _wait_until_moved(probe, 0.1, 5.0)  # mid-motion, at speed
             cancelled_at = time.monotonic()
-            _wait(handle.cancel_goal_async(), 10.0)
-            result = _wait(handle.get_result_async(), 10.0)
+            wait_future(handle.cancel_goal_async(), 10.0)
+            result = wait_future(handle.get_result_async(), 10.0)
             time.sleep(0.5)
             if result.status != GoalStatus.STATUS_CANCELED:
                 raise RuntimeError(f'cancel did not cancel: {result.result.message}')

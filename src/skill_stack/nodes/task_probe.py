@@ -22,6 +22,7 @@ from rclpy.node import Node
 
 from skill_stack.action import ExecuteTask
 from skill_stack.msg import Correction
+from skill_stack.nodes.skill_probe import wait_future
 from skill_stack.srv import ResetScene
 
 INSTRUCTION = 'reach the yellow sphere'
@@ -60,15 +61,6 @@ class TaskProbe(Node):
             return min((s for s in self.executing.values() if s > t), default=None)
 
 
-def _wait(future, timeout: float):
-    deadline = time.monotonic() + timeout
-    while not future.done():
-        if time.monotonic() > deadline:
-            raise TimeoutError('no answer from the stack')
-        time.sleep(0.002)
-    return future.result()
-
-
 def _poll(check, timeout: float):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -91,9 +83,9 @@ def measure(namespace: str = 'arm', trials: int = 5) -> Dict[str, float]:
         time.sleep(5.0)  # the first scenes and robot state reach the scheduler and the skill server
         to_motion, to_amended = [], []
         for _ in range(trials):
-            _wait(probe.reset.call_async(ResetScene.Request()), 60.0)
+            wait_future(probe.reset.call_async(ResetScene.Request()), 60.0)
             time.sleep(1.0)  # fresh scenes after the reset
-            handle = _wait(probe.client.send_goal_async(ExecuteTask.Goal(instruction=INSTRUCTION)), 30.0)
+            handle = wait_future(probe.client.send_goal_async(ExecuteTask.Goal(instruction=INSTRUCTION)), 30.0)
             accepted = time.monotonic()
             if not handle.accepted:
                 raise RuntimeError('the scheduler rejected the benchmark goal')
@@ -110,8 +102,8 @@ def measure(namespace: str = 'arm', trials: int = 5) -> Dict[str, float]:
             amended = _poll(lambda: probe.first_command_after(started), 5.0) if started else None  # noqa: B023
             if amended is not None:
                 to_amended.append(amended - sent)
-            _wait(handle.cancel_goal_async(), 10.0)
-            _wait(handle.get_result_async(), 30.0)
+            wait_future(handle.cancel_goal_async(), 10.0)
+            wait_future(handle.get_result_async(), 30.0)
         if not to_amended:
             raise RuntimeError(f'"{CORRECTION}" never led to an amended skill')
         return {
