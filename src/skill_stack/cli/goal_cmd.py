@@ -28,6 +28,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument('--timeout', type=float, default=300.0, metavar='S',
                    help='cancel the task after S seconds (default 300)')
     p.add_argument('--json', action='store_true', help='print the outcome as one JSON object on stdout')
+    p.add_argument('--wait', type=float, default=15.0, metavar='S',
+                   help='how long to wait for the stack to answer (default 15)')
     p.set_defaults(handler=run_goal)
 
     c = sub.add_parser('correct', help='send a language correction to the running task',
@@ -36,6 +38,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     c.add_argument('text', help='the correction, in words')
     c.add_argument('--namespace', default='arm', help='namespace of the robot (default: arm)')
     c.add_argument('--source', default='operator', help='who sends it (default: operator)')
+    c.add_argument('--wait', type=float, default=5.0, metavar='S',
+                   help='how long to wait for the scheduler to listen (default 5)')
     c.set_defaults(handler=run_correct)
 
 
@@ -127,7 +131,7 @@ def run_goal(args: argparse.Namespace) -> int:
         return 2
     try:
         try:
-            client.wait_ready(15.0, need_sim=False)
+            client.wait_ready(args.wait, need_sim=False)
         except TimeoutError as exc:
             print(f'skill-stack goal: error: {exc}', file=sys.stderr)
             return 2
@@ -155,7 +159,7 @@ def run_correct(args: argparse.Namespace) -> int:
         return 2
     try:
         # A publisher's first message is lost if it goes out before the scheduler's subscription is matched.
-        deadline = time.monotonic() + 5.0
+        deadline = time.monotonic() + args.wait
         while client.corrections.get_subscription_count() == 0 and time.monotonic() < deadline:
             time.sleep(0.05)
         if client.corrections.get_subscription_count() == 0:

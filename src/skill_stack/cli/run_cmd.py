@@ -51,8 +51,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=run)
 
 
-def _error(text: str) -> int:
+def _error(text: str, as_json: bool = False) -> int:
+    """A usage or set-up error: exit 2 (with --json, stdout still holds one JSON object)."""
     print(f'skill-stack run: error: {text}', file=sys.stderr, flush=True)
+    if as_json:
+        print(json.dumps({'success': False, 'message': f'error: {text}', 'plan': [], 'world': {}, 'timings': {}}),
+              flush=True)
     return 2
 
 
@@ -98,19 +102,19 @@ def run(args: argparse.Namespace) -> int:
     from skill_stack.sim.scene_file import SceneFileError, load_scene
 
     if not args.instruction.strip():
-        return _error('the instruction is empty')
+        return _error('the instruction is empty', args.json)
     if not args.timeout > 0:
-        return _error(f'--timeout must be a positive number of seconds, got {args.timeout}')
+        return _error(f'--timeout must be a positive number of seconds, got {args.timeout}', args.json)
     try:
         scene = load_scene(args.scene)
     except SceneFileError as exc:
-        return _error(str(exc))
+        return _error(str(exc), args.json)
     if args.video and Path(args.video).suffix.lower() not in ('.mp4', '.avi'):
-        return _error(f"--video '{args.video}' must end in .mp4 or .avi")
+        return _error(f"--video '{args.video}' must end in .mp4 or .avi", args.json)
     try:
         launch_file = _launch_file(scene.embodiment)
     except ValueError as exc:
-        return _error(f'no stack for the {scene.embodiment}: {exc}')
+        return _error(f'no stack for the {scene.embodiment}: {exc}', args.json)
     log_dir = Path(args.logs or Path('out', 'run', datetime.datetime.now().strftime('%Y%m%d-%H%M%S')))
     log_dir.mkdir(parents=True, exist_ok=True)
     launch_args = {'scene': os.path.abspath(args.scene), 'real_time': 'true', 'planner': args.planner}
@@ -124,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             stack = _Stack(launch_file, launch_args, log_dir)
         except ValueError as exc:
-            return _error(str(exc))
+            return _error(str(exc), args.json)
         stack.start()
         print(f'starting the {scene.embodiment} stack ({Path(launch_file).name}); logs in {log_dir}',
               file=sys.stderr, flush=True)
@@ -134,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             _wait_ready(client, stack)
         except TimeoutError as exc:
-            return _error(f'{exc} (see {stack.log_path})')
+            return _error(f'{exc} (launch log: {stack.log_path})', args.json)
         printer = FeedbackPrinter()
         on_feedback = printer
         if args.video:
@@ -152,7 +156,7 @@ def run(args: argparse.Namespace) -> int:
         outcome, interrupted = run_with_cancel(client, args.instruction, args.correction, args.timeout,
                                                read_world=True, on_feedback=on_feedback)
         if outcome is None:
-            return _error('interrupted before the scheduler answered')
+            return _error('interrupted before the scheduler answered', args.json)
         if video is not None:
             video.set_status('done' if outcome.success else 'failed', outcome.message,
                              [(f"{s['skill']} {json.dumps(s['args'])}", s['status']) for s in outcome.plan], -1)
@@ -180,8 +184,11 @@ def _wait_ready(client, stack: _Stack) -> None:
     """Until the stack answers, failing early when the launch itself has ended (a node that cannot start)."""
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
     while True:
-        if not stack.running:
-            raise TimeoutError('the stack stopped during start-up')
+        ended = stack.runner.ended()
+        if ended or not stack.running:
+            logs = ', '.join(str(stack.log_path.parent / f'{label}.log') for label in ended)
+            raise TimeoutError(f"the stack's {', '.join(ended) or 'launch'} stopped during start-up"
+                               + (f' (see {logs})' if logs else ''))
         try:
             client.wait_ready(min(5.0, max(0.1, deadline - time.monotonic())))
             return

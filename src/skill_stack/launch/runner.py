@@ -96,6 +96,11 @@ class LaunchRunner:
             self._tmp.cleanup()
         return 1 if self._failed else 0
 
+    def ended(self) -> List[str]:
+        """Labels of processes that have exited for good (not waiting for a respawn)."""
+        return [p.label for p in self.processes
+                if p.popen is not None and p.popen.poll() is not None and not p.spec.respawn]
+
     @property
     def pids(self) -> List[int]:
         return [p.popen.pid for p in self.processes if p.popen is not None]

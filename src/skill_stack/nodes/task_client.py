@@ -80,7 +80,8 @@ class TaskClient:
             rclpy.init()
         self.node = Node(node_name, namespace=self.namespace or None)
         self._lock = threading.Lock()
-        self._commands: List[float] = []
+        self._motion_since: Optional[float] = None   # when the current task was accepted
+        self._first_motion: Optional[float] = None
         self.scene_count = 0
         self.client = ActionClient(self.node, ExecuteTask, 'execute_task')
         self._skills = ActionClient(self.node, ExecuteSkill, 'execute_skill')
@@ -98,17 +99,14 @@ class TaskClient:
     # -- plumbing ------------------------------------------------------------
 
     def _on_command(self, _msg) -> None:
+        now = time.monotonic()
         with self._lock:
-            self._commands.append(time.monotonic())
-            del self._commands[:-200]
+            if self._first_motion is None and self._motion_since is not None and now > self._motion_since:
+                self._first_motion = now
 
     def _on_scene(self, _msg) -> None:
         with self._lock:
             self.scene_count += 1
-
-    def _first_command_after(self, t: float) -> Optional[float]:
-        with self._lock:
-            return next((c for c in self._commands if c > t), None)
 
     def _where(self, name: str) -> str:
         return f"/{self.namespace}/{name}" if self.namespace else f'/{name}'
@@ -188,6 +186,8 @@ class TaskClient:
             return TaskOutcome(False, 'the scheduler rejected the goal (is another task running?)',
                                timings={'goal_to_first_motion_s': None, 'total_s': time.monotonic() - start})
         accepted = time.monotonic()
+        with self._lock:
+            self._motion_since, self._first_motion = accepted, None
         result_future = handle.get_result_async()
         pending = sorted(corrections)
         sent: List[Tuple[float, str]] = []
@@ -207,7 +207,8 @@ class TaskClient:
                 break
             time.sleep(0.01)
         end = time.monotonic()
-        first = self._first_command_after(accepted)
+        with self._lock:
+            first, self._motion_since = self._first_motion, None
         timings = {'goal_to_first_motion_s': None if first is None else round(first - accepted, 4),
                    'total_s': round(end - start, 3)}
         if result_future.done():
@@ -223,6 +224,7 @@ class TaskClient:
 
     def close(self) -> None:
         self._executor.shutdown()
+        self._spin.join(5.0)
         self.node.destroy_node()
         if self._owns_context:
             rclpy.try_shutdown()
