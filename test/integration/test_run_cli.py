@@ -48,11 +48,13 @@ def test_run_json_success_matches_the_world(ros_env, tmp_path):
     assert np.linalg.norm(cube[:2] - bowl[:2]) < 0.05
     assert 'arm' in outcome['world']['robots']
     assert 0 < outcome['timings']['goal_to_first_motion_s'] < outcome['timings']['total_s']
-    assert '[executing]' in result.stderr and f'video: {video}' in result.stderr
+    assert '[executing]' in result.stderr
+    assert f'video: {video}' in result.stderr
     capture = cv2.VideoCapture(str(video))
     assert capture.get(cv2.CAP_PROP_FRAME_COUNT) > 20
     ok, frame = capture.read()
-    assert ok and frame.shape == (480, 640, 3)
+    assert ok
+    assert frame.shape == (480, 640, 3)
     assert _processes_with(ros_env['ROS_LOG_DIR']) == []
 
 
@@ -73,6 +75,7 @@ def test_ctrl_c_cancels_and_tears_down(ros_env, tmp_path):
             run.kill()
     assert run.returncode == 1, err
     outcome = json.loads(out)
-    assert not outcome['success'] and 'cancelled by the user' in outcome['message']
+    assert not outcome['success']
+    assert 'cancelled by the user' in outcome['message']
     time.sleep(1.0)
     assert _processes_with(ros_env['ROS_LOG_DIR']) == []

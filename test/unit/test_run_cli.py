@@ -54,13 +54,16 @@ def test_bad_scene_field_is_named(tmp_path):
                      'size: [0.04, 0.04, 0.04], position: [0.5, oops]}\n')
     result = _cli('run', '--scene', str(scene), 'pick up the cube')
     assert result.returncode == 2
-    assert 'bad.yaml' in result.stderr and 'cube' in result.stderr and 'position' in result.stderr
+    assert 'bad.yaml' in result.stderr
+    assert 'cube' in result.stderr
+    assert 'position' in result.stderr
 
 
 def test_goal_and_correct_without_a_stack_exit_2(ros_env):
     result = _cli('goal', '--namespace', 'nobody_here', '--wait', '1', 'pick up the cube', env=ros_env)
     assert result.returncode == 2
-    assert '/nobody_here/execute_task' in result.stderr and 'is the stack running' in result.stderr
+    assert '/nobody_here/execute_task' in result.stderr
+    assert 'is the stack running' in result.stderr
     result = _cli('correct', '--namespace', 'nobody_here', '--wait', '1', 'a bit to the left', env=ros_env)
     assert result.returncode == 2
     assert '/nobody_here/corrections' in result.stderr
