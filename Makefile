@@ -22,7 +22,7 @@ BUILD_INPUTS := package.xml CMakeLists.txt $(wildcard cmake/*.cmake) \
 .PHONY: setup demo test test-fast lint bench lock clean help
 
 help:
-	@echo "make demo      set up, then run the demo"
+	@echo "make demo      set up, then run the demo (a task in words on the simulated arm, with a video)"
 	@echo "make test      set up, then lint and run the test suite (what CI runs)"
 	@echo "make test-fast skip tests marked slow (quick local loop)"
 	@echo "make setup     only set up (.venv, colcon build, skill-stack command)"
@@ -55,8 +55,14 @@ test: setup lint
 test-fast: setup lint
 	$(ENV) python -m pytest -m "not slow"
 
+# The arm scene, a multi-step instruction, feedback as it comes, and a video of the camera view with the
+# keypoints and the plan drawn on it (its path is printed at the end).
+DEMO_SCENE := config/scenes/arm_blocks.yaml
+DEMO_INSTRUCTION := put the red cube in the blue bowl, then push the green cylinder to the right
+DEMO_VIDEO := out/demo.mp4
+
 demo: setup
-	$(CLI) launch demo
+	$(CLI) run --scene $(DEMO_SCENE) "$(DEMO_INSTRUCTION)" --video $(DEMO_VIDEO)
 
 lock: $(STAMP_VENV)
 	$(VENV)/bin/python -m pip install --disable-pip-version-check -q -r requirements.in
