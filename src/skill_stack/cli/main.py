@@ -7,9 +7,17 @@ import argparse
 import sys
 from typing import List, Optional
 
-from skill_stack.cli import bench_cmd, goal_cmd, launch_cmd, run_cmd, skill_cmd, train_cmd
+from skill_stack.cli import (
+    bench_cmd,
+    goal_cmd,
+    launch_cmd,
+    record_cmd,
+    run_cmd,
+    skill_cmd,
+    train_cmd,
+)
 
-SUBCOMMANDS = (launch_cmd, run_cmd, goal_cmd, skill_cmd, train_cmd, bench_cmd)
+SUBCOMMANDS = (launch_cmd, run_cmd, goal_cmd, skill_cmd, train_cmd, bench_cmd, record_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:
