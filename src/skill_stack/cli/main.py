@@ -14,10 +14,11 @@ from skill_stack.cli import (
     record_cmd,
     run_cmd,
     skill_cmd,
+    teleop_cmd,
     train_cmd,
 )
 
-SUBCOMMANDS = (launch_cmd, run_cmd, goal_cmd, skill_cmd, train_cmd, bench_cmd, record_cmd)
+SUBCOMMANDS = (launch_cmd, run_cmd, goal_cmd, skill_cmd, train_cmd, bench_cmd, teleop_cmd, record_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:

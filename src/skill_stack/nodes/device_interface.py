@@ -6,6 +6,12 @@ hand a call to the node's control thread through a `ControlQueue`, which runs
 it between control ticks (the thread that owns the backend, and for the sim,
 the physics). A refused command (CommandError) is logged with its reason and
 reported on ``driver_status``; it never reaches the device.
+
+Every command topic is subscribed twice: ``<topic>`` for autonomy (the skill
+server) and ``teleop/<topic>`` for teleoperation. An `Arbiter` per device
+lets teleop take over while its commands keep coming and gives control back
+when they stop (drivers/arbitration.py); both pass the same safety layer, and
+``driver_status`` says who is in control (``control``) and what was dropped.
 """
 
 import json
@@ -22,6 +28,7 @@ from sensor_msgs.msg import JointState
 from std_msgs.msg import Float64, Header
 from std_srvs.srv import SetBool, Trigger
 
+from skill_stack.drivers.arbitration import AUTONOMY, TELEOP, Arbiter
 from skill_stack.drivers.arm import ArmDriver
 from skill_stack.drivers.hand import HandDriver
 from skill_stack.drivers.quadrotor import QuadrotorDriver, yaw_of
@@ -74,17 +81,19 @@ def _header(stamp, frame_id: str) -> Header:
     return Header(stamp=stamp, frame_id=frame_id)
 
 
-def _status(name: str, status, last_error: Optional[str]) -> DiagnosticStatus:
+def _status(name: str, status, last_error: Optional[str], control: dict) -> DiagnosticStatus:
     fault = status.fault or None
     level = DiagnosticStatus.ERROR if not status.connected else (
         DiagnosticStatus.WARN if fault or last_error else DiagnosticStatus.OK)
     message = fault or ('disconnected' if not status.connected else (last_error or 'ok'))
-    values = [KeyValue(key=str(k), value=json.dumps(v, default=str)) for k, v in sorted(status.details.items())]
+    details = {**status.details, **control}
+    values = [KeyValue(key=str(k), value=json.dumps(v, default=str)) for k, v in sorted(details.items())]
     return DiagnosticStatus(level=level, name=name, message=message, hardware_id=name, values=values)
 
 
 class _DeviceInterface:
-    """What every device shares: the latching ``estop`` service and ``driver_status``."""
+    """What every device shares: the latching ``estop`` service, ``driver_status`` and the
+    arbitration of its command topics between autonomy and teleop."""
 
     def __init__(self, node: Node, driver, control: ControlQueue, name: str, frame_id: str):
         self.node = node
@@ -92,8 +101,18 @@ class _DeviceInterface:
         self.control = control
         self.name = name
         self.frame_id = frame_id
+        self.arbiter = Arbiter()
+        self._reported_owner = self.arbiter.default
         self.status_pub = node.create_publisher(DiagnosticStatus, 'driver_status', 10)
         node.create_service(SetBool, 'estop', self.on_estop)
+
+    def subscribe_command(self, msg_type, topic: str, callback: Callable[[Any], None]) -> None:
+        """``topic`` (autonomy) and ``teleop/<topic>`` (teleop) into ``callback``, as the arbiter allows."""
+        for source, name in ((AUTONOMY, topic), (TELEOP, f'teleop/{topic}')):
+            def arbitrated(msg, source=source) -> None:
+                if self.arbiter.offer(source):
+                    callback(msg)
+            self.node.create_subscription(msg_type, name, arbitrated, 10)
 
     async def on_estop(self, request, response):
         """data=true latches the e-stop (the device holds, or the quadrotor lands); data=false releases it."""
@@ -106,7 +125,13 @@ class _DeviceInterface:
         return response
 
     def publish_status(self) -> None:
-        self.status_pub.publish(_status(self.name, self.driver.status(), self.control.last_error))
+        control = self.arbiter.status()
+        if control['control'] != self._reported_owner:
+            dropped = ', '.join(f'{n} {s}' for s, n in control['control_dropped'].items()) or 'none'
+            self.node.get_logger().info(f"{self.name}: {control['control']} in control (was "
+                                        f'{self._reported_owner}; commands dropped so far: {dropped})')
+            self._reported_owner = control['control']
+        self.status_pub.publish(_status(self.name, self.driver.status(), self.control.last_error, control))
 
 
 class _JointDeviceInterface(_DeviceInterface):
@@ -115,7 +140,7 @@ class _JointDeviceInterface(_DeviceInterface):
     def __init__(self, node: Node, driver, control: ControlQueue, name: str, frame_id: str):
         super().__init__(node, driver, control, name, frame_id)
         self.joint_pub = node.create_publisher(JointState, 'joint_states', 10)
-        node.create_subscription(JointState, 'joint_commands', self.on_joint_command, 10)
+        self.subscribe_command(JointState, 'joint_commands', self.on_joint_command)
 
     def on_joint_command(self, msg: JointState) -> None:
         if len(msg.name) != len(msg.position):
@@ -142,8 +167,8 @@ class ArmInterface(_JointDeviceInterface):
     def __init__(self, node: Node, driver: ArmDriver, control: ControlQueue, frame_id: str):
         super().__init__(node, driver, control, 'arm', frame_id)
         self.ee_pub = node.create_publisher(PoseStamped, 'ee_pose', 10)
-        node.create_subscription(PoseStamped, 'ee_pose_command', self.on_pose_command, 10)
-        node.create_subscription(Float64, 'gripper_command', self.on_gripper_command, 10)
+        self.subscribe_command(PoseStamped, 'ee_pose_command', self.on_pose_command)
+        self.subscribe_command(Float64, 'gripper_command', self.on_gripper_command)
 
     def on_pose_command(self, msg: PoseStamped) -> None:
         if msg.header.frame_id not in ('', self.frame_id):
@@ -192,8 +217,8 @@ class QuadrotorInterface(_DeviceInterface):
     def __init__(self, node: Node, driver: QuadrotorDriver, control: ControlQueue, frame_id: str):
         super().__init__(node, driver, control, 'quadrotor', frame_id)
         self.odom_pub = node.create_publisher(Odometry, 'odom', 10)
-        node.create_subscription(PoseStamped, 'setpoint_position', self.on_position, 10)
-        node.create_subscription(TwistStamped, 'setpoint_velocity', self.on_velocity, 10)
+        self.subscribe_command(PoseStamped, 'setpoint_position', self.on_position)
+        self.subscribe_command(TwistStamped, 'setpoint_velocity', self.on_velocity)
         node.create_service(SetBool, 'arm', self.on_arm)
         node.create_service(Takeoff, 'takeoff', self.on_takeoff)
         node.create_service(Trigger, 'land', self.on_land)

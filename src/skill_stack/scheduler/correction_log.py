@@ -11,6 +11,8 @@ them on.
 from __future__ import annotations
 
 import json
+import math
+import re
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +26,8 @@ from skill_stack.scheduler.corrections import Correction
 LOG_FILE = 'corrections.jsonl'
 IMAGE_DIR = 'images'
 FORMAT_VERSION = 1
-OUTCOMES = ('ignored', 'paused', 'resumed', 'cancelled', 'amended', 'rejected', 'not_understood')
+OUTCOMES = ('ignored', 'paused', 'resumed', 'cancelled', 'amended', 'rejected', 'not_understood', 'intervention')
+_DISPLACEMENT = re.compile(r'moved by \[([^\]]*)\] m')
 
 
 @dataclass
@@ -81,6 +84,21 @@ class CorrectionRecord:
 
         with Image.open(path) as image:
             return np.asarray(image.convert('RGB'))
+
+
+def intervention(text: str) -> Correction:
+    """A teleop intervention as the log keeps it: kind 'intervention', never parsed as language; ``delta``
+    is the displacement when the text gives one ("... moved by [dx, dy, dz] m ...", teleop/core.py)."""
+    delta = (0.0, 0.0, 0.0)
+    match = _DISPLACEMENT.search(text)
+    if match:
+        try:
+            values = tuple(float(v) for v in match.group(1).split(','))
+        except ValueError:
+            values = ()
+        if len(values) == 3 and all(math.isfinite(v) for v in values):
+            delta = values
+    return Correction(kind='intervention', text=text, delta=delta)
 
 
 def scene_objects(scene: Optional[PerceivedScene]) -> List[Dict[str, Any]]:

@@ -24,7 +24,7 @@ from skill_stack.perception.language import SHAPE_WORDS
 from skill_stack.perception.language import parse as parse_phrase
 from skill_stack.scheduler import lexicon as lx
 
-KINDS = ('adjust', 'reference', 'pause', 'resume', 'cancel', 'unknown')
+KINDS = ('adjust', 'reference', 'pause', 'resume', 'cancel', 'unknown', 'intervention')  # intervention: teleop's
 ADJUST_SIZES = {'small': 0.02, 'medium': 0.05, 'large': 0.10}  # m
 
 _CONTROL = {

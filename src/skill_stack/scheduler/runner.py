@@ -44,7 +44,7 @@ from skill_stack.perception.types import PerceivedScene
 from skill_stack.scheduler.amend import amend
 from skill_stack.scheduler.binding import rebind
 from skill_stack.scheduler.catalog import SkillCatalog
-from skill_stack.scheduler.correction_log import CorrectionLog, CorrectionRecord, scene_objects
+from skill_stack.scheduler.correction_log import CorrectionLog, CorrectionRecord, intervention, scene_objects
 from skill_stack.scheduler.corrections import Correction, parse_correction
 from skill_stack.scheduler.effects import apply
 from skill_stack.scheduler.plan import Plan, PlanResult, RobotState, Step
@@ -307,6 +307,21 @@ class TaskRunner:
                                       scene=scene_objects(scene))
             self.log.write(record, self._image() if self._image is not None else None)
         return ack
+
+    def record_intervention(self, text: str, source: str = 'teleop') -> Optional[CorrectionRecord]:
+        """Log a teleoperation intervention with the task's context, like a correction; the plan is left
+        alone (teleop already acted on the robot). None when there is no log."""
+        if self.log is None:
+            return None
+        with self._lock:
+            plan = [s.to_dict() for s in self._plan.steps]
+            index, state, scene = self._index, ('paused' if self._paused else self._state), self._scene
+            instruction, robot = self._instruction, self._robot
+        record = CorrectionRecord(stamp=time.time(), text=text, correction=intervention(text),
+                                  outcome='intervention', message='teleoperation intervention; the plan is unchanged',
+                                  source=source, instruction=instruction, robot=robot, state=state,
+                                  current_step=index, plan=plan, scene=scene_objects(scene))
+        return self.log.write(record, self._image() if self._image is not None else None)
 
     def _apply(self, correction: Correction) -> Tuple[str, str, Optional[Plan]]:
         """(outcome, message, amended plan or None), under the lock."""
