@@ -83,6 +83,7 @@ class TaskClient:
         self._motion_since: Optional[float] = None   # when the current task was accepted
         self._first_motion: Optional[float] = None
         self.scene_count = 0
+        self.launch_pid: Optional[int] = None  # the launch process, when the caller started the stack
         self.client = ActionClient(self.node, ExecuteTask, 'execute_task')
         self._skills = ActionClient(self.node, ExecuteSkill, 'execute_skill')
         self.corrections = self.node.create_publisher(Correction, 'corrections', 10)
