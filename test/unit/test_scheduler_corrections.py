@@ -158,6 +158,15 @@ def test_the_other_one_excludes_the_object_used_now():
     assert on_left.plan.steps[0].args['object'] == 'obj_1'
 
 
+def test_the_other_bowl_while_picking_changes_the_place_that_follows():
+    plan = _plan('put the red cube in the yellow bowl')  # pick obj_0, place in obj_4
+    amendment = amend(plan, 0, parse_correction('no, the other bowl'), table(), SKILLS)
+    assert (amendment.changed, amendment.restart) == (True, False)  # the pick goes on
+    assert amendment.plan.steps[0].args['object'] == 'obj_0'
+    assert amendment.plan.steps[1].args['target'] == 'obj_3'
+    assert amendment.plan.steps[1].refs['target'].color == 'blue'
+
+
 def test_a_re_reference_to_nothing_changes_nothing_and_says_why():
     plan = _plan('pick up the red cube')
     amendment = amend(plan, 0, parse_correction('no, the purple elephant'), table(), SKILLS)

@@ -115,3 +115,14 @@ def test_rebinding_follows_objects_to_new_ids_and_reports_lost_ones():
     assert problems == ['red box obj_0 is no longer seen']
     _, problems, _ = rebind(steps, gone, keep=['obj_0'])  # held, hidden by the fingers
     assert problems == []
+
+
+def test_a_held_object_hidden_by_the_fingers_is_not_rebound_to_a_look_alike():
+    big = obj('obj_1', 'box', 'red', 0.45, 0.16)
+    steps = [Step('place', {'object': 'obj_1', 'target': 'obj_0'},
+                  refs={'object': ref_of(big), 'target': ref_of(obj('obj_0', 'bowl', 'blue', 0.4, -0.22))})]
+    # obj_1 is in the gripper, unseen; another red box (obj_2) still lies on the table.
+    after = scene(obj('obj_0', 'bowl', 'blue', 0.4, -0.22), obj('obj_2', 'box', 'red', 0.54, -0.02))
+    rebound, problems, _ = rebind(steps, after, keep=['obj_1'])
+    assert problems == []
+    assert rebound[0].args == {'object': 'obj_1', 'target': 'obj_0'}

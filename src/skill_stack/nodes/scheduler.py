@@ -6,10 +6,14 @@ runs as an ExecuteSkill goal on this robot's skill server; after each step the
 scene is observed again and a failed step is re-planned (``max_replans``).
 Feedback carries the plan, the step in progress, the state and a sentence.
 Text on ``corrections`` amends the running goal ("a bit to the left", "no, the
-blue one", "wait" / "continue", "cancel"); each is logged to
+blue one", "wait" / "continue", "cancel"); text with source ``teleop`` is an intervention teleop made, logged
+without being parsed; each is logged to
 ``corrections_log_dir`` (docs/corrections_dataset.md). With
 ``require_approval`` the plan waits for the ``approve_plan`` service
-(std_srvs/SetBool: true runs it, false rejects it).
+(std_srvs/SetBool: true runs it, false rejects it). A quadrotor's camera sees
+little of its field: its scheduler remembers what it has seen, surveys the
+field when an instruction names something not seen yet, and flies over an
+object out of view before a step on it (scheduler/field.py).
 
 One goal at a time: a second goal while one runs is rejected (ROS 2 goal
 rejection carries no reason, so the reason is logged); the client may cancel
@@ -41,10 +45,12 @@ from skill_stack.nodes.runtime import declare, run_node
 from skill_stack.nodes.scene_convert import msg_to_scene
 from skill_stack.perception.types import PerceivedScene
 from skill_stack.scheduler.correction_log import CorrectionLog
+from skill_stack.scheduler.field import FieldMemory, FieldSearch, needs_survey
 from skill_stack.scheduler.plan import Plan, RobotState, Step
 from skill_stack.scheduler.planning import PLANNERS, make_planner
 from skill_stack.scheduler.runner import TaskRunner
 from skill_stack.skills.library import EMBODIMENTS, skills
+from skill_stack.skills.quadrotor import default_config
 
 SKILL_SERVER_WAIT_S = 10.0  # for the skill server to answer a goal (or to get ready) before the step fails
 NOT_READY = re.compile(r'rejected: no .* yet|.*skill server refused the goal \(busy\)')  # worth a retry
@@ -107,8 +113,16 @@ class SchedulerNode(Node):
         self.create_service(SetBool, 'approve_plan', self.on_approve, callback_group=group)
         self.skill_client = ActionClient(self, ExecuteSkill, 'execute_skill', callback_group=group)
         self.skills = skills()
+        execute_step, self.field, self._survey_stop = self.execute_step, None, threading.Event()
+        if self.embodiment == 'quadrotor':
+            self.field = FieldMemory()
+            self.search = FieldSearch(self.field, default_config(), self.execute_step, live_scene=self.live_scene,
+                                      position=self._position, airborne=lambda: self.robot_state().airborne,
+                                      say=self.get_logger().info)
+            execute_step = self.search.execute_step
+        self._surveying = False
         self.runner = TaskRunner(
-            self.planner, self.skills, execute_step=self.execute_step, observe=self.observe,
+            self.planner, self.skills, execute_step=execute_step, observe=self.observe,
             robot_state=self.robot_state, feedback=self.feedback,
             approve=self.approve if self.require_approval else None, max_replans=self.max_replans,
             log=CorrectionLog(Path(log_dir).expanduser()) if log_dir else None, image=self.rgb)
@@ -125,6 +139,8 @@ class SchedulerNode(Node):
         scene = msg_to_scene(msg)
         with self._lock:
             self._scene = scene
+        if self.field is not None:
+            self.field.update(scene)
         self._first_scene.set()
 
     def on_image(self, msg: Image) -> None:
@@ -135,7 +151,17 @@ class SchedulerNode(Node):
         self._first_scene.wait(FIRST_SCENE_WAIT_S)  # a goal sent right after start-up waits for perception
         with self._lock:
             scene = self._scene
+        if self.field is not None:
+            return self.field.scene(scene)  # what the camera sees now and what it saw before
         return scene if scene is not None else PerceivedScene(objects=[], status='no scene from perception yet')
+
+    def live_scene(self) -> Optional[PerceivedScene]:
+        with self._lock:
+            return self._scene
+
+    def _position(self) -> Optional[np.ndarray]:
+        robot = self.link.observation()
+        return None if robot is None else robot.position
 
     def rgb(self) -> Optional[np.ndarray]:
         with self._lock:
@@ -157,6 +183,10 @@ class SchedulerNode(Node):
                           holding=held, airborne=bool(robot.airborne), position=tuple(robot.position.tolist()))
 
     def on_correction(self, msg: Correction) -> None:
+        if msg.source == 'teleop':  # an intervention teleop already made: logged, not parsed as language
+            self.runner.record_intervention(msg.text, msg.source)
+            self.get_logger().info(f"intervention logged: '{msg.text[:120]}'")
+            return
         ack = self.runner.correct(msg.text, msg.source or 'operator')
         self.get_logger().info(f"correction '{msg.text[:80]}': {ack.outcome}: {ack.message}")
 
@@ -191,13 +221,14 @@ class SchedulerNode(Node):
     # -- the task action ----------------------------------------------------
 
     def on_goal(self, goal) -> GoalResponse:
-        if self.runner.active:
+        if self.runner.active or self._surveying:
             self.get_logger().warning(f"goal '{goal.instruction[:80]}' rejected: a task is already running "
                                       '(cancel it first)')
             return GoalResponse.REJECT
         return GoalResponse.ACCEPT
 
     def on_cancel(self, goal_handle) -> CancelResponse:
+        self._survey_stop.set()
         self.runner.cancel()
         return CancelResponse.ACCEPT
 
@@ -210,6 +241,9 @@ class SchedulerNode(Node):
                 return self._end(goal_handle, False, f"this scheduler drives the {self.embodiment} "
                                                      f"'{self.get_namespace().strip('/')}', not '{robot}'", [])
             try:
+                problem = self._survey_if_needed(request.instruction)
+                if problem:
+                    return self._end(goal_handle, False, problem, [])
                 result = self.runner.run(request.instruction, self.embodiment)
             except Exception as exc:  # noqa: BLE001 - a goal must end with a result, never take the node down
                 self.get_logger().error(f'task failed with an error: {exc!r}')
@@ -217,6 +251,25 @@ class SchedulerNode(Node):
             return self._end(goal_handle, result.success, result.message, result.steps)
         finally:
             self._goal_handle = None
+
+    def _survey_if_needed(self, instruction: str) -> str:
+        """A quadrotor that cannot plan ``instruction`` from what it has seen, and has not surveyed its field
+        yet, surveys it first (scheduler/field.py); '' to go on and plan, else why the goal ends."""
+        if self.field is None or self.field.surveyed:
+            return ''
+        result = self.planner.plan(instruction, self.observe(), self.runner.catalog, self.robot_state())
+        if result.ok or not needs_survey(result.reason):
+            return ''
+        self.get_logger().info(f'cannot plan from what I have seen ({result.reason}): surveying the field')
+        self._survey_stop.clear()
+        self._surveying = True
+        try:
+            ok, message = self.search.survey(
+                self._survey_stop, lambda text: self.feedback(Plan(instruction=instruction), -1, 'planning', text))
+        finally:
+            self._surveying = False
+        self.get_logger().info(message)
+        return '' if ok else ('cancelled' if self._survey_stop.is_set() else message)
 
     def _end(self, goal_handle, success: bool, message: str, steps):
         if goal_handle.is_cancel_requested:

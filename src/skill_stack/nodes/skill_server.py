@@ -48,6 +48,10 @@ class SkillServer(Node):
         route_python_logging(self)
         self.frame_id = declare(self, 'frame_id', 'world', 'frame of commands and of the scene')
         self.embodiment = declare(self, 'embodiment', 'arm', f"the robot's kind: {', '.join(EMBODIMENTS)}")
+        self.scene_timeout_s = declare(self, 'scene_timeout_s', 3.0,
+                                       'a skill stops and holds the robot when perception sends no scene this long')
+        if not self.scene_timeout_s > 0.0:
+            raise ValueError(f"parameter 'scene_timeout_s' must be > 0, got {self.scene_timeout_s}")
         if self.embodiment not in LINKS:
             raise ValueError(f"parameter 'embodiment' must be one of {sorted(LINKS)}, got '{self.embodiment}'")
         self.skills = skills(self.embodiment)
@@ -61,6 +65,7 @@ class SkillServer(Node):
 
         self._lock = threading.Lock()
         self._scene: Optional[PerceivedScene] = None
+        self._scene_at = 0.0  # when the latest scene arrived (monotonic)
         self._driver_message = ''
         self._busy = False
         self._cancel_at: Optional[float] = None
@@ -83,6 +88,12 @@ class SkillServer(Node):
     def on_scene(self, msg: Scene) -> None:
         with self._lock:
             self._scene = msg_to_scene(msg)
+            self._scene_at = time.monotonic()
+
+    def scene_age(self) -> float:
+        """Seconds since perception's last scene (perception stopped or restarting when large)."""
+        with self._lock:
+            return time.monotonic() - self._scene_at
 
     def on_status(self, msg: DiagnosticStatus) -> None:
         with self._lock:
@@ -170,6 +181,9 @@ class SkillServer(Node):
             return self._end(goal_handle, False, f'rejected: no robot state yet ({self.link.needs})')
         if scene is None:
             return self._end(goal_handle, False, 'rejected: no scene from perception yet')
+        if self.scene_age() > self.scene_timeout_s:
+            return self._end(goal_handle, False, f'rejected: no scene from perception for {self.scene_age():.1f} s '
+                                                 '(is perception running?)')
         try:
             targets = skill.targets(args, scene, robot)
         except SkillArgumentError as exc:
@@ -178,9 +192,14 @@ class SkillServer(Node):
         policy = self.policies[skill.name]
         tick = _Ticker(skill.control_rate_hz, self.wake)
         refusals, last_message = 0, self._driver_message
-        for _ in range(round(skill.max_duration_s * skill.control_rate_hz)):
+        budget = _Budget(skill.max_duration_s, robot.stamp)
+        while not budget.spent(robot.stamp):
             if goal_handle.is_cancel_requested:
                 return self._cancelled(goal_handle, skill.name)
+            if self.scene_age() > self.scene_timeout_s:
+                self.link.hold(self.robot())
+                return self._end(goal_handle, False, f'{skill.name}: stopped: no scene from perception for '
+                                                     f'{self.scene_age():.1f} s (is perception running?); robot held')
             robot = self.robot()
             action = policy.act(skill.observation(robot, targets, args))[0]
             if not np.all(np.isfinite(action)):
@@ -254,6 +273,20 @@ class SkillServer(Node):
     def destroy_node(self):
         self.wake.set()  # ends the wait of a goal that is executing
         return super().destroy_node()
+
+
+class _Budget:
+    """A skill's time limit in the robot's own time (its state stamps: simulated time in simulation), so a
+    loaded machine that slows the simulator does not cut skills short; a wall-clock cap of three times the
+    limit still ends a goal whose robot state stops advancing."""
+
+    def __init__(self, limit_s: float, robot_stamp: float):
+        self.limit_s = limit_s
+        self.start_stamp = robot_stamp
+        self.wall_deadline = time.monotonic() + 3.0 * limit_s
+
+    def spent(self, robot_stamp: float) -> bool:
+        return robot_stamp - self.start_stamp >= self.limit_s or time.monotonic() >= self.wall_deadline
 
 
 class _Ticker:

@@ -6,10 +6,11 @@
   ``MAX_OFFSET`` per axis.  The running step is re-run only if it is the one
   that changed.
 - reference: grounds the phrase in the scene among objects of the same kind as
-  each object argument of the current step ("the blue one" while placing into
-  the yellow bowl means the blue bowl), excluding the object now used when the
+  each object argument of the current step, then of later steps ("the blue one"
+  while placing into the yellow bowl means the blue bowl; "the other bowl" while
+  picking means the place's target), excluding the object now used when the
   correction says "other" or "another", and replaces that object in the
-  current and every later step.  The current step is re-run.
+  current and every later step.  The current step is re-run if it changed.
 
 The plan given is not modified; the Amendment holds an amended copy.
 """
@@ -74,11 +75,10 @@ def _adjust(plan: Plan, index: int, correction: Correction, catalog: SkillCatalo
 
 def _reference(plan: Plan, index: int, correction: Correction, scene: PerceivedScene,
                catalog: SkillCatalog) -> Amendment:
-    step = plan.steps[index]
-    choice, problem = _choose(step, correction, scene, catalog)
+    choice, problem = _choose(plan.steps[index:], correction, scene, catalog)
     if choice is None:
         return Amendment(plan, index, False, False, problem)
-    arg, new = choice
+    step, arg, new = choice
     old = step.args[arg]
     if new.id == old:
         return Amendment(plan, index, False, False, f'{step.skill} already uses {describe(new)}')
@@ -88,36 +88,45 @@ def _reference(plan: Plan, index: int, correction: Correction, scene: PerceivedS
             if value == old:
                 later.args[name] = new.id
                 later.refs[name] = ref_of(new)
-    return Amendment(amended, index, True, True, f'using {describe(new)} instead of {_named(step, arg, scene)} '
+    # The running step starts again only when it is the one that changed ("the other bowl" while picking
+    # changes the place that follows).
+    restart = old in plan.steps[index].args.values()
+    return Amendment(amended, index, restart, True, f'using {describe(new)} instead of {_named(step, arg, scene)} '
                      f"as {step.skill}'s {arg}")
 
 
-def _choose(step: Step, correction: Correction, scene: PerceivedScene, catalog: SkillCatalog
-            ) -> Tuple[Optional[Tuple[str, PerceivedObject]], str]:
-    """(argument, new object) the phrase means for ``step``, or (None, why not).
+def _choose(steps: List[Step], correction: Correction, scene: PerceivedScene, catalog: SkillCatalog
+            ) -> Tuple[Optional[Tuple[Step, str, PerceivedObject]], str]:
+    """(step, argument, new object) the phrase means, or (None, why not).
 
-    Arguments not already held come first (while placing, "the blue one" is where, not what);
-    for each, the phrase is grounded among objects of the same label as the current one, then
+    The current step's arguments come first, then those of later steps ("the other bowl" while picking is
+    the place's target); in a step, arguments not already held come first (while placing, "the blue one" is
+    where, not what).  For each, the phrase is grounded among objects of the same label as the current one
+    (leaving out the objects the step and the current step use, when the correction says "other"), then
     among all objects.
     """
-    held = effect(step.skill).needs_held
-    names = [a.name for a in catalog.object_args(step.skill) if step.args.get(a.name)]
-    names.sort(key=lambda n: n == held)
-    if not names:
-        return None, f'{step.skill} uses no object to replace'
-    used = {step.args[n] for n in names}
+    slots = []
+    for step in steps:
+        held = effect(step.skill).needs_held
+        names = [a.name for a in catalog.object_args(step.skill) if step.args.get(a.name)]
+        names.sort(key=lambda n: n == held)
+        slots += [(step, name) for name in names]
+    if not slots:
+        return None, f'{steps[0].skill} uses no object to replace'
+    current = {steps[0].args[m] for s, m in slots if s is steps[0]}
     messages: List[str] = []
     for same_kind in (True, False):
-        for name in names:
-            current = find(scene, step.args[name])
-            label = current.label if current is not None else step.refs[name].label if name in step.refs else ''
+        for step, name in slots:
+            used = current | {step.args[m] for s, m in slots if s is step}
+            now = find(scene, step.args[name])
+            label = now.label if now is not None else step.refs[name].label if name in step.refs else ''
             pool = [o for o in scene.objects if not (correction.other and o.id in used)
                     and (not same_kind or o.label == label)]
             if not pool:
                 continue
             answer = ground(correction.phrase, PerceivedScene(objects=pool))
             if answer.status == 'matched' and len(answer.objects) == 1:
-                return (name, answer.objects[0]), ''
+                return (step, name, answer.objects[0]), ''
             messages.append(answer.message)
     return None, messages[-1] if messages else f'nothing else fits "{correction.phrase}"'
 
