@@ -302,9 +302,9 @@ class SchedulerNode(Node):
             if ok or not NOT_READY.match(message) or time.monotonic() > deadline or stop.wait(0.2):
                 break
         skill = self.skills.get(step.skill)
-        if ok and skill is not None and skill.takes_hold:
-            with self._lock:
-                self._held = step.args.get('object')
+        if skill is not None and skill.takes_hold:
+            with self._lock:  # a failed grasp leaves no known held object (not an older one)
+                self._held = step.args.get('object') if ok else None
         return ok, message
 
     def _run_skill(self, step: Step, stop: threading.Event) -> Tuple[bool, str]:
