@@ -41,8 +41,8 @@ def test_run_json_success_matches_the_world(ros_env, tmp_path):
     outcome = json.loads(result.stdout)
     assert result.returncode == (0 if outcome['success'] else 1), result.stderr
     assert outcome['success'], (outcome['message'], result.stderr[-3000:])
-    assert [s['skill'] for s in outcome['plan']] == ['pick', 'place']
-    assert all(s['status'] == 'succeeded' for s in outcome['plan'])
+    # A step that failed and was re-planned stays in the record; the ones that worked are the pick and place.
+    assert [s['skill'] for s in outcome['plan'] if s['status'] == 'succeeded'] == ['pick', 'place']
     cube = np.array(outcome['world']['objects']['red_cube']['position'])
     bowl = np.array(outcome['world']['objects']['green_bowl']['position'])
     assert np.linalg.norm(cube[:2] - bowl[:2]) < 0.05

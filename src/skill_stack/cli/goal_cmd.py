@@ -8,6 +8,7 @@ it fails, 2 on a usage error or when no scheduler answers.
 
 import argparse
 import json
+import signal
 import sys
 import threading
 import time
@@ -89,33 +90,27 @@ def print_outcome(outcome, as_json: bool, out: TextIO = sys.stdout) -> None:
 
 def run_with_cancel(client, instruction: str, corrections: List[Tuple[float, str]], timeout: float,
                     read_world: bool, on_feedback=None):
-    """``client.run`` in a thread so that Ctrl-C (or SIGTERM) here cancels the goal and still gets its result."""
+    """``client.run`` where Ctrl-C (or SIGTERM) cancels the goal and still waits for its result; a second
+    Ctrl-C gives up waiting. Returns (outcome, interrupted)."""
     stop = threading.Event()
-    box = {}
 
-    def work() -> None:
-        try:
-            box['outcome'] = client.run(instruction, corrections, timeout, on_feedback=on_feedback or FeedbackPrinter(),
-                                        read_world=read_world, stop=stop)
-        except Exception as exc:  # noqa: BLE001 - reported by the caller
-            box['error'] = exc
-
-    thread = threading.Thread(target=work, daemon=True)
-    thread.start()
-    try:
-        while thread.is_alive():
-            thread.join(0.1)
-    except KeyboardInterrupt:
+    def on_signal(*_) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
         print('cancelling the task ...', file=sys.stderr, flush=True)
         stop.set()
-        thread.join(40.0)
-        if 'outcome' in box:
-            box['outcome'].message = f'cancelled by the user ({box["outcome"].message})'
-            box['outcome'].success = False
-        box['interrupted'] = True
-    if 'error' in box:
-        raise box['error']
-    return box.get('outcome'), box.get('interrupted', False)
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        outcome = client.run(instruction, corrections, timeout, on_feedback=on_feedback or FeedbackPrinter(),
+                             read_world=read_world, stop=stop)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if stop.is_set():
+        outcome.message = f'cancelled by the user ({outcome.message})'
+        outcome.success = False
+    return outcome, stop.is_set()
 
 
 def run_goal(args: argparse.Namespace) -> int:
@@ -137,9 +132,6 @@ def run_goal(args: argparse.Namespace) -> int:
             return 2
         sim = client.has_sim()
         outcome, _ = run_with_cancel(client, args.instruction, args.correction, args.timeout, read_world=sim)
-        if outcome is None:
-            print('skill-stack goal: error: no outcome (interrupted before the goal was answered)', file=sys.stderr)
-            return 1
         print_outcome(outcome, args.json)
         return 0 if outcome.success else 1
     finally:

@@ -9,6 +9,7 @@ from typing import List, Optional
 
 from skill_stack.cli import (
     bench_cmd,
+    eval_cmd,
     goal_cmd,
     launch_cmd,
     record_cmd,
@@ -18,7 +19,7 @@ from skill_stack.cli import (
     train_cmd,
 )
 
-SUBCOMMANDS = (launch_cmd, run_cmd, goal_cmd, skill_cmd, train_cmd, bench_cmd, teleop_cmd, record_cmd)
+SUBCOMMANDS = (launch_cmd, run_cmd, goal_cmd, skill_cmd, train_cmd, bench_cmd, eval_cmd, teleop_cmd, record_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -19,6 +19,7 @@ from geometry_msgs.msg import PoseStamped, TwistStamped
 from rclpy.action import ActionClient
 from rclpy.executors import MultiThreadedExecutor
 from rclpy.node import Node
+from rclpy.signals import SignalHandlerOptions
 from sensor_msgs.msg import JointState
 from std_msgs.msg import Float64
 
@@ -76,13 +77,15 @@ class TaskClient:
     def __init__(self, namespace: str = 'arm', node_name: str = 'skill_stack_task_client'):
         self.namespace = _namespace(namespace)
         self._owns_context = not rclpy.ok()
-        if self._owns_context:
-            rclpy.init()
+        if self._owns_context:  # Ctrl-C must cancel the goal first, not shut ROS down under it
+            rclpy.init(signal_handler_options=SignalHandlerOptions.NO)
         self.node = Node(node_name, namespace=self.namespace or None)
         self._lock = threading.Lock()
         self._motion_since: Optional[float] = None   # when the current task was accepted
         self._first_motion: Optional[float] = None
         self.scene_count = 0
+        self._scene_stamp = 0.0  # sim time of the latest scene
+        self._reset_stamp, self._new_world_scenes = -1.0, 0  # while a reset waits: the stamp before it
         self.launch_pid: Optional[int] = None  # the launch process, when the caller started the stack
         self.client = ActionClient(self.node, ExecuteTask, 'execute_task')
         self._skills = ActionClient(self.node, ExecuteSkill, 'execute_skill')
@@ -105,9 +108,14 @@ class TaskClient:
             if self._first_motion is None and self._motion_since is not None and now > self._motion_since:
                 self._first_motion = now
 
-    def _on_scene(self, _msg) -> None:
+    def _on_scene(self, msg) -> None:
         with self._lock:
             self.scene_count += 1
+            self._scene_stamp = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
+            if self._scene_stamp < self._reset_stamp:  # the first scenes of a reset world (sim time restarts)
+                self._reset_stamp, self._new_world_scenes = -1.0, 0
+            if self._reset_stamp < 0.0:
+                self._new_world_scenes += 1
 
     def _where(self, name: str) -> str:
         return f"/{self.namespace}/{name}" if self.namespace else f'/{name}'
@@ -150,13 +158,16 @@ class TaskClient:
 
     def reset(self, scene_path: str = '', settle_s: float = 1.0) -> None:
         """Rebuild the simulated world (from a scene file, or the current one) and let perception see it."""
+        with self._lock:
+            self._reset_stamp, self._new_world_scenes = max(self._scene_stamp, 1e-9), 0
         answer = self._wait(self._reset.call_async(ResetScene.Request(scene_path=scene_path)), 60.0, 'sim/reset')
         if not answer.success:
             raise RuntimeError(f'the simulator refused the reset: {answer.message}')
-        seen = self.scene_count
+        # Perception lags on a loaded machine: wait for scenes of the new world (their sim time starts again),
+        # not just any scenes, or the next task is planned on the old world's objects.
         deadline = time.monotonic() + settle_s + 10.0
         time.sleep(settle_s)
-        while self.scene_count <= seen + 1 and time.monotonic() < deadline:
+        while self._new_world_scenes < 2 and time.monotonic() < deadline:
             time.sleep(0.05)
 
     def world(self) -> dict:
