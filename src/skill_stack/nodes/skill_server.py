@@ -117,6 +117,10 @@ class SkillServer(Node):
         position = robot.position + offset
         if any(np.linalg.norm(o.position - position) < 0.03 for o in scene.objects):
             return scene  # perception sees it where it is held
+        if left_behind(obj, position, scene):
+            with self._lock:
+                self._held = None  # the grip closed on nothing that came along
+            return scene
         shift = position - obj.position
         moved = PerceivedObject(
             id=obj.id, label=obj.label, color=obj.color, position=position, quaternion=obj.quaternion,
@@ -273,6 +277,18 @@ class SkillServer(Node):
     def destroy_node(self):
         self.wake.set()  # ends the wait of a goal that is executing
         return super().destroy_node()
+
+
+LEFT_BEHIND_M = 0.015  # seen this close to where it was taken from, with the robot gone: it stayed behind
+
+
+def left_behind(taken: PerceivedObject, held_position: np.ndarray, scene: PerceivedScene) -> bool:
+    """Whether perception still sees the object (same id) where it was taken from while the robot, which
+    would carry it, has moved away: then the robot does not hold it, whatever its fingers say."""
+    if np.linalg.norm(held_position - taken.position) < 2.0 * LEFT_BEHIND_M:
+        return False
+    return any(o.id == taken.id and np.linalg.norm(o.position - taken.position) < LEFT_BEHIND_M
+               for o in scene.objects)
 
 
 class _Budget:
