@@ -236,6 +236,10 @@ class SkillServer(Node):
                 return self._cancelled(goal_handle, skill.name)
             tick.wait()
         robot = self.robot()
+        if self.scene_age() > self.scene_timeout_s:  # success is judged on what perception sees now
+            self.link.hold(robot)
+            return self._end(goal_handle, False, f'{skill.name}: no scene from perception for '
+                                                 f'{self.scene_age():.1f} s to judge it (is perception running?)')
         ok, reason = skill.success(robot, self.scene(), targets, args)
         if ok and skill.takes_hold:
             self._remember_held(skill, args, targets, scene, robot)

@@ -92,6 +92,7 @@ def measure(frames: int = 100, rate_hz: float = 15.0, timeout_s: float = 120.0) 
             publisher.kill()
             publisher.wait()
         executor.shutdown()
+        spinner.join(5.0)  # a spinning thread left behind aborts the interpreter at exit
         node.destroy_node()
         rclpy.try_shutdown()
     if not latencies:
