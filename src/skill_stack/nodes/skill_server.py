@@ -231,15 +231,21 @@ class SkillServer(Node):
         else:
             self.link.hold(self.robot())
             return self._end(goal_handle, False, f'{skill.name}: timed out after {skill.max_duration_s:g} s')
+        settled = time.monotonic()
         for _ in range(round(SETTLE_S * skill.control_rate_hz)):
             if goal_handle.is_cancel_requested:
                 return self._cancelled(goal_handle, skill.name)
             tick.wait()
+        # Success is judged on a scene perception made after the motion ended, never on an older one.
+        while self.scene_age() > time.monotonic() - settled:
+            if goal_handle.is_cancel_requested:
+                return self._cancelled(goal_handle, skill.name)
+            if time.monotonic() - settled > self.scene_timeout_s:
+                self.link.hold(self.robot())
+                return self._end(goal_handle, False, f'{skill.name}: no scene from perception for '
+                                                     f'{self.scene_age():.1f} s to judge it (is perception running?)')
+            tick.wait()
         robot = self.robot()
-        if self.scene_age() > self.scene_timeout_s:  # success is judged on what perception sees now
-            self.link.hold(robot)
-            return self._end(goal_handle, False, f'{skill.name}: no scene from perception for '
-                                                 f'{self.scene_age():.1f} s to judge it (is perception running?)')
         ok, reason = skill.success(robot, self.scene(), targets, args)
         if ok and skill.takes_hold:
             self._remember_held(skill, args, targets, scene, robot)
