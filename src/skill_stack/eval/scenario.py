@@ -25,7 +25,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 import yaml
 
 from skill_stack.eval.conditions import Condition, ConditionError, parse_condition
-from skill_stack.sim.scene_file import SceneFileError, SceneSpec, parse_scene
+from skill_stack.sim.scene_file import SceneFileError, SceneSpec, parse_scene, read_yaml
 
 CATEGORIES = ('paraphrases', 'distractors', 'multi_step', 'relations', 'corrections', 'impossible')
 DEFAULT_TIMEOUT_S = 120.0
@@ -74,16 +74,7 @@ class Scenario:
 
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate one scenario file."""
-    source = str(path)
-    try:
-        text = Path(path).read_text(encoding='utf-8')
-    except OSError as err:
-        raise ScenarioError(source, f'cannot read the file ({err.strerror})') from err
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        raise ScenarioError(source, f'not valid YAML: {err}') from err
-    return parse_scenario(data, source)
+    return parse_scenario(read_yaml(path, ScenarioError), str(path))
 
 
 def parse_scenario(data: Any, source: str = '<string>') -> Scenario:

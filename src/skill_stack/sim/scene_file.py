@@ -10,7 +10,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import yaml
 
@@ -106,18 +106,22 @@ class SceneSpec:
         raise KeyError(name)
 
 
-def load_scene(path: str | Path) -> SceneSpec:
-    """Read and validate a scene YAML file."""
+def read_yaml(path: str | Path, error: Callable[[str, str], Exception]) -> Any:
+    """A YAML file's content; ``error(source, problem)`` is raised when it cannot be read or parsed."""
     source = str(path)
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as err:
-        raise SceneFileError(source, f"cannot read the file ({err.strerror})") from err
+        raise error(source, f"cannot read the file ({err.strerror})") from err
     try:
-        data = yaml.safe_load(text)
+        return yaml.safe_load(text)
     except yaml.YAMLError as err:
-        raise SceneFileError(source, f"not valid YAML: {err}") from err
-    return parse_scene(data, source=source)
+        raise error(source, f"not valid YAML: {err}") from err
+
+
+def load_scene(path: str | Path) -> SceneSpec:
+    """Read and validate a scene YAML file."""
+    return parse_scene(read_yaml(path, SceneFileError), source=str(path))
 
 
 def parse_scene(data: Any, source: str = "<string>") -> SceneSpec:
