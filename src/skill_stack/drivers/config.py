@@ -8,7 +8,7 @@ never discovered later as a surprising motion.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Optional, Sequence
 
@@ -33,11 +33,29 @@ class JointLimit:
 
 
 @dataclass(frozen=True)
+class BackendSpec:
+    """Which backend drives the device (``type``) and its own settings, as the config file's ``backend``
+    section holds them; the backend module parses ``settings`` itself (drivers/backends/)."""
+
+    type: str = 'sim'
+    settings: Mapping[str, Any] = field(default_factory=dict)  # the section without ``type``
+    file: str = ''
+
+    def fields(self) -> Fields:
+        """The settings for typed reads whose errors name ``file: backend.<field>``."""
+        return Fields(dict(self.settings), self.file or 'config', 'backend')
+
+
+SIM_BACKEND = BackendSpec()
+
+
+@dataclass(frozen=True)
 class JointChainConfig:
     """What every position-controlled chain needs: per-joint limits and the command watchdog."""
 
     joints: tuple[JointLimit, ...]
     watchdog_timeout: float  # s without a command before the chain holds position
+    backend: BackendSpec = field(default=SIM_BACKEND, kw_only=True)  # which backend drives it, and its settings
 
     @property
     def joint_names(self) -> tuple[str, ...]:
@@ -93,8 +111,8 @@ def config_dir() -> Path:
 def load_arm_config(path: str | Path | None = None) -> ArmConfig:
     """The arm driver's config from ``path`` (default config/arm.yaml)."""
     path = Path(path) if path is not None else config_dir() / 'arm.yaml'
-    fields = _Fields(_read_yaml(path), str(path))
-    fields.allow('watchdog_timeout', 'clip_margin', 'joints', 'gripper', 'workspace', 'ik')
+    fields = Fields(_read_yaml(path), str(path))
+    fields.allow('watchdog_timeout', 'clip_margin', 'joints', 'gripper', 'workspace', 'ik', 'backend')
     joints, timeout = _chain(fields)
     gripper = fields.section('gripper')
     gripper.allow('max_width', 'clip_margin')
@@ -107,7 +125,7 @@ def load_arm_config(path: str | Path | None = None) -> ArmConfig:
     ik = fields.section('ik')
     ik.allow('position_tolerance', 'orientation_tolerance', 'max_iterations', 'damping')
     return ArmConfig(
-        joints=joints, watchdog_timeout=timeout,
+        joints=joints, watchdog_timeout=timeout, backend=backend_spec(fields),
         gripper=GripperConfig(max_width=gripper.positive('max_width'),
                               clip_margin=gripper.non_negative('clip_margin')),
         workspace=WorkspaceBox(lower, upper),
@@ -121,10 +139,25 @@ def load_arm_config(path: str | Path | None = None) -> ArmConfig:
 def load_hand_config(path: str | Path | None = None) -> HandConfig:
     """The hand driver's config from ``path`` (default config/hand.yaml)."""
     path = Path(path) if path is not None else config_dir() / 'hand.yaml'
-    fields = _Fields(_read_yaml(path), str(path))
-    fields.allow('watchdog_timeout', 'clip_margin', 'joints')
+    fields = Fields(_read_yaml(path), str(path))
+    fields.allow('watchdog_timeout', 'clip_margin', 'joints', 'backend')
     joints, timeout = _chain(fields)
-    return HandConfig(joints=joints, watchdog_timeout=timeout)
+    return HandConfig(joints=joints, watchdog_timeout=timeout, backend=backend_spec(fields))
+
+
+def backend_spec(fields: Fields) -> BackendSpec:
+    """The optional ``backend`` section: ``sim`` (the default, also as a bare word) or a mapping with
+    ``type`` and that backend's settings."""
+    if 'backend' not in fields.data:
+        return SIM_BACKEND
+    value = fields.data['backend']
+    if isinstance(value, str) and value:
+        return BackendSpec(value, {}, fields.file)
+    section = fields.section('backend')
+    kind = section.data.get('type')
+    if not isinstance(kind, str) or not kind:
+        raise ConfigError(f"{fields.file}: backend.type: expected a backend name, got {kind!r}")
+    return BackendSpec(kind, {k: v for k, v in section.data.items() if k != 'type'}, fields.file)
 
 
 def _read_yaml(path: Path) -> Mapping[str, Any]:
@@ -139,7 +172,7 @@ def _read_yaml(path: Path) -> Mapping[str, Any]:
     return data
 
 
-def _chain(fields: _Fields) -> tuple[tuple[JointLimit, ...], float]:
+def _chain(fields: Fields) -> tuple[tuple[JointLimit, ...], float]:
     """The joints and watchdog shared by both drivers; each joint may override the clip margin."""
     timeout = fields.positive('watchdog_timeout')
     default_margin = fields.non_negative('clip_margin')
@@ -158,7 +191,7 @@ def _chain(fields: _Fields) -> tuple[tuple[JointLimit, ...], float]:
     return tuple(joints), timeout
 
 
-class _Fields:
+class Fields:
     """Typed reads from one YAML mapping; every error names ``file: dotted.field``."""
 
     def __init__(self, data: Any, file: str, field: str = ''):
@@ -188,8 +221,8 @@ class _Fields:
             raise ConfigError(f'{self._label(key)}: missing')
         return self.data[key]
 
-    def section(self, key: str) -> _Fields:
-        return _Fields(self._get(key), self.file, self._path(key))
+    def section(self, key: str) -> Fields:
+        return Fields(self._get(key), self.file, self._path(key))
 
     def number(self, key: str) -> float:
         value = self._get(key)
@@ -219,5 +252,5 @@ class _Fields:
         value = self._get(key)
         if not isinstance(value, list) or len(value) != size:
             raise ConfigError(f'{self._label(key)}: expected a list of {size} numbers, got {value!r}')
-        items = _Fields({str(i): v for i, v in enumerate(value)}, self.file, self._path(key))
+        items = Fields({str(i): v for i, v in enumerate(value)}, self.file, self._path(key))
         return [items.number(str(i)) for i in range(size)]

@@ -25,7 +25,7 @@ from typing import Any, Mapping, Optional
 import numpy as np
 import yaml
 
-from skill_stack.drivers.config import ConfigError, config_dir
+from skill_stack.drivers.config import SIM_BACKEND, BackendSpec, ConfigError, Fields, backend_spec, config_dir
 from skill_stack.drivers.interfaces import DeviceStatus, QuadrotorBackend, QuadrotorStateSample
 from skill_stack.drivers.safety import Clock, CommandError, EStop, Watchdog, require_finite
 
@@ -68,10 +68,13 @@ class QuadrotorConfig:
     land_timeout: float = 3.0  # s without a streamed set-point before landing
     estop_action: str = "land"  # land: land in flight, stop the motors on the ground; cut_motors: stop them at once
     control_rate_hz: float = 50.0  # how often the owner calls update()
+    backend_settings: BackendSpec = SIM_BACKEND  # the ``backend`` section's settings when it is a mapping
 
     def __post_init__(self):
         for item in fields(self):
             value = getattr(self, item.name)
+            if item.name == "backend_settings":
+                continue
             if item.type == "str":
                 if not isinstance(value, str) or not value:
                     raise QuadrotorConfigError(f"{item.name!r} must be a non-empty string, got {value!r}")
@@ -115,10 +118,17 @@ class QuadrotorConfig:
         nested = [v["ros__parameters"] for v in values.values() if isinstance(v, Mapping) and "ros__parameters" in v]
         if nested:
             values = {key: value for group in nested for key, value in group.items()}
-        known = {item.name for item in fields(cls)}
+        known = {item.name for item in fields(cls)} - {"backend_settings"}
         unknown = sorted(set(values) - known)
         if unknown:
             raise QuadrotorConfigError(f"{source}: unknown parameter {unknown[0]!r}; known are {sorted(known)}")
+        values = dict(values)
+        if isinstance(values.get("backend"), Mapping):
+            try:
+                spec = backend_spec(Fields(values, source))
+            except ConfigError as error:
+                raise QuadrotorConfigError(str(error)) from None
+            values["backend"], values["backend_settings"] = spec.type, spec
         try:
             return cls(**values)
         except QuadrotorConfigError as error:

@@ -1,0 +1,50 @@
+"""Real-device backends, picked by the ``backend`` section of a robot's config file.
+
+Each module wraps one vendor SDK behind the interfaces of drivers/interfaces.py
+and exposes ``from_config(spec, config)``, which parses its settings (errors
+name ``file: backend.<field>``) and returns the backend(s) for that device.
+The SDK itself is imported only when a backend is opened, so the stack runs
+without any SDK installed until one is selected (requirements-hardware.txt).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from skill_stack.drivers.config import BackendSpec, ConfigError
+
+# device kind -> backend type -> module (under skill_stack.drivers.backends)
+BACKENDS: dict[str, dict[str, str]] = {
+    'arm': {'ur_rtde': 'ur_rtde', 'xarm': 'xarm'},
+    'hand': {'leap': 'leap'},
+    'quadrotor': {'crazyflie': 'crazyflie', 'px4': 'px4'},
+    'camera': {'realsense': 'realsense'},
+}
+
+
+class MissingSDKError(ConfigError):
+    """The selected backend's vendor SDK is not installed; the message says which package to install."""
+
+
+def open_backend(kind: str, spec: BackendSpec, config: Any) -> Any:
+    """The backend(s) ``spec`` selects for a device of ``kind`` (arm: (joints, gripper); hand, quadrotor,
+    camera: one backend), built from its settings and the driver's ``config``; not yet connected."""
+    known = BACKENDS.get(kind)
+    if known is None:
+        raise ValueError(f'unknown device kind {kind!r}; expected one of {sorted(BACKENDS)}')
+    module_name = known.get(spec.type)
+    if module_name is None:
+        raise ConfigError(f"{spec.file or 'config'}: backend.type: {spec.type!r} is not a {kind} backend; "
+                          f'expected one of {sorted(known)}')
+    module = importlib.import_module(f'{__name__}.{module_name}')
+    return module.from_config(spec, config)
+
+
+def require_sdk(module: str, package: str) -> Any:
+    """Import a vendor SDK module, or say which pip package provides it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as error:
+        raise MissingSDKError(f'the {module!r} SDK is not installed ({error}); install {package!r}, e.g. '
+                              f'pip install -r requirements-hardware.txt') from None
