@@ -1,7 +1,7 @@
 # Two commands for a newcomer: `make demo` and `make test`. Both set up what
 # they need first; a second run skips every step whose inputs did not change.
 #
-#   .venv/.installed       Python 3.11 virtual environment with requirements.txt
+#   .venv/.installed       Python 3.11 virtual environment with requirements.txt (+ requirements-hardware.txt)
 #   install/.built         colcon build of the skill_stack package (interfaces + code)
 #   .venv/bin/skill-stack  the command-line entry point (works without activation)
 
@@ -31,9 +31,14 @@ help:
 
 setup: $(STAMP_BUILD) $(CLI)
 
-$(STAMP_VENV): requirements.txt
+# requirements-hardware.txt (the vendor SDKs of the real-robot backends) goes in too, so their
+# conformance tests run; it pins every package it needs, hence --no-deps (cflib's own pins would
+# otherwise downgrade a package requirements.txt pins).
+$(STAMP_VENV): requirements.txt requirements-hardware.txt scripts/system-deps.sh
+	scripts/system-deps.sh
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --disable-pip-version-check -q -r requirements.txt
+	$(VENV)/bin/python -m pip install --disable-pip-version-check -q --no-deps -r requirements-hardware.txt
 	@touch $@
 
 $(STAMP_BUILD): $(STAMP_VENV) $(BUILD_INPUTS)

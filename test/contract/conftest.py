@@ -18,8 +18,13 @@ os.environ.setdefault('MUJOCO_GL', 'egl')
 
 import numpy as np
 import pytest
+from doubles.dynamixel_double import DynamixelBus
+from doubles.ur_rtde_double import URRTDEDouble
+from doubles.xarm_double import XArmDouble
 
 from skill_stack.drivers.arm import ArmDriver
+from skill_stack.drivers.backends import ur_rtde, xarm
+from skill_stack.drivers.backends.leap import LeapHandBackend, LeapSettings
 from skill_stack.drivers.config import ArmConfig, HandConfig, load_arm_config, load_hand_config
 from skill_stack.drivers.hand import HandDriver
 from skill_stack.drivers.interfaces import DeviceStatus, GripperBackend, JointBackend, JointStateSample
@@ -28,6 +33,7 @@ from skill_stack.drivers.sim_backends import SimGripperBackend, SimJointBackend
 from skill_stack.sim.world import World
 
 SCENES = Path(__file__).resolve().parents[2] / 'config' / 'scenes'
+ROBOTS = Path(__file__).resolve().parents[2] / 'config' / 'robots'
 TICK = 0.01  # s, the control period the suite drives at (100 Hz)
 DOWN = np.array([0.0, 0.0, 1.0, 0.0])  # w, x, y, z: the arm's gripper pointing straight down
 
@@ -46,6 +52,7 @@ class Rig:
     position_tolerance: float  # rad or m: "reached"
     gripper: Optional[GripperBackend] = None
     pose_target: Optional[tuple[np.ndarray, np.ndarray]] = None  # arm: a reachable ee pose (position, w x y z)
+    lean_joint: str = 'joint2'  # arm: the shoulder joint that, 1.4 rad further from home, puts the ee below the table
     close: Callable[[], None] = field(default=lambda: None)
 
 
@@ -78,10 +85,68 @@ def sim_hand_rig() -> Rig:
                close=world.close)
 
 
+def leap_hand_rig() -> Rig:
+    """The LEAP hand backend over the dynamixel-sdk double: 16 XC330 motors, the thumb's PIP bent back."""
+    config = load_hand_config(ROBOTS / 'leap_hand.yaml')
+    settings = LeapSettings.from_fields(config.backend.fields(), config.joint_names)
+    bent = {motor.id: motor.to_pulses(-1.0) for motor in settings.motors if motor.joint == 'thumb_joint2'}
+    bus = DynamixelBus([motor.id for motor in settings.motors], port=settings.port, baudrate=settings.baudrate,
+                       positions=bent)
+    # thumb_joint2 travels 2 rad: at 6 rad/s the hand is still moving 0.3 s in, as the e-stop test needs.
+    free = {'index_joint0': 0.2, 'index_joint1': 1.2, 'middle_joint2': 0.5, 'ring_joint0': -0.2,
+            'thumb_joint0': 0.8, 'thumb_joint1': 0.5, 'thumb_joint2': 1.0}
+    return Rig(kind='hand', joints=LeapHandBackend(settings, bus.sdk, bus.clock), config=config, clock=bus.clock,
+               advance=bus.advance, free_target=free, limit_joint='index_joint1', position_tolerance=0.01)
+
+
+def _arm_pose_target() -> tuple[np.ndarray, np.ndarray]:
+    yaw = 0.5  # the down-pointing gripper turned about the vertical
+    return np.array([0.38, 0.12, 0.22]), np.array([0.0, -np.sin(yaw / 2), np.cos(yaw / 2), 0.0])
+
+
+def ur_rtde_arm_rig() -> Rig:
+    """A UR5e over the ur_rtde double; the rig runs the backend's 500 Hz servo loop as device time passes."""
+    config = load_arm_config(ROBOTS / 'ur5e.yaml')
+    settings = ur_rtde.parse_settings(config.backend)
+    home = np.array([np.pi, -1.9, 1.9, -np.pi / 2, -np.pi / 2, 0.0])  # gripper down at (0.36, 0.13, 0.31)
+    double = URRTDEDouble(home, settings.frequency)
+    joints = ur_rtde.URJointBackend(settings, double.rtde_control, double.rtde_receive, threaded=False)
+
+    def advance(seconds: float) -> None:
+        for _ in range(max(1, round(seconds * settings.frequency))):
+            if double.controls:
+                joints.stream_period()
+            else:
+                double.device.advance(settings.period)
+
+    free = dict(zip(ur_rtde.UR_JOINTS, home + np.array([0.4, -0.2, 0.1, 0.3, -0.3, 0.6]), strict=True))
+    return Rig(kind='arm', joints=joints, gripper=ur_rtde.RobotiqGripper(settings.host, settings.gripper,
+                                                                        double.open_socket),
+               config=config, clock=double.clock, advance=advance, free_target=free, limit_joint='wrist_3_joint',
+               position_tolerance=0.005, pose_target=_arm_pose_target(), lean_joint='shoulder_lift_joint')
+
+
+def xarm_arm_rig() -> Rig:
+    """An xArm 6 over the xarm-python-sdk double."""
+    config = load_arm_config(ROBOTS / 'xarm6.yaml')
+    settings = xarm.parse_settings(config.backend)
+    home = np.array([0.0, -0.3, -0.8, 0.0, 1.1, 0.0])  # gripper down at (0.38, 0, 0.2)
+    double = XArmDouble(home)
+    link = xarm.XArmLink(settings.host, double.XArmAPI)
+    free = dict(zip(xarm.XARM6_JOINTS, home + np.array([0.4, -0.2, 0.1, 0.3, -0.3, 0.6]), strict=True))
+    return Rig(kind='arm', joints=xarm.XArmJointBackend(link, double.clock),
+               gripper=xarm.XArmGripper(link, settings.gripper), config=config, clock=double.clock,
+               advance=double.device.advance, free_target=free, limit_joint='joint6', position_tolerance=0.005,
+               pose_target=_arm_pose_target())
+
+
 # One entry per backend and device kind; the id shows in the test names.
 RIGS: dict[str, Callable[[], Rig]] = {
     'sim-arm': sim_arm_rig,
+    'ur_rtde-arm': ur_rtde_arm_rig,
+    'xarm-arm': xarm_arm_rig,
     'sim-hand': sim_hand_rig,
+    'leap-hand': leap_hand_rig,
 }
 ARM_RIGS = [name for name in RIGS if name.endswith('-arm')]
 

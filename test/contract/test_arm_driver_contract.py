@@ -41,7 +41,7 @@ def test_joint_target_that_puts_the_ee_outside_the_box_is_refused(arm):
     """Forward kinematics judges a joint target: leaning the shoulder forward drives the gripper into the table."""
     home = arm.joints.read().positions
     leaning = home.copy()
-    leaning[arm.index('joint2')] += 1.4
+    leaning[arm.index(arm.rig.lean_joint)] += 1.4
     assert arm.driver.ik.forward(leaning)[0][2] < 0.0  # the test's premise: below the table top
     with pytest.raises(CommandError, match=r'ee \(forward kinematics of the joint target\) z = '):
         arm.driver.command_joints(leaning)

@@ -116,3 +116,15 @@ def test_unreadable_and_malformed_files_are_refused(tmp_path):
     listed.write_text('- 1\n- 2\n')
     with pytest.raises(ConfigError, match='listed.yaml: expected a mapping at the top level'):
         load_hand_config(listed)
+
+
+def test_the_hand_keeps_its_finger_grip_on_hold_and_grip_joints_are_checked(tmp_path):
+    config = load_hand_config()
+    assert set(config.grip_joints) == set(robots.HAND_FINGER_JOINTS)
+    data = yaml.safe_load((config_dir() / 'hand.yaml').read_text())
+    for bad in (['wrist_q'], 'index_joint0'):
+        data['grip_joints'] = bad
+        path = tmp_path / 'hand.yaml'
+        path.write_text(yaml.safe_dump(data))
+        with pytest.raises(ConfigError, match=r'hand.yaml: grip_joints: expected a list of names from joints'):
+            load_hand_config(path)

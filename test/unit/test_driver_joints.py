@@ -206,6 +206,32 @@ def test_estop_holds_at_once_refuses_commands_and_needs_a_new_command_after_rele
     assert hand.update().joint_targets is not None
 
 
+class BlockedFinger(IdealJoints):
+    """A device whose joint 'a' closes on an object at 0.05 and stays there, whatever its set-point."""
+
+    def write_joint_targets(self, positions):
+        self.writes.append(np.array(positions))
+        self.positions = np.array(positions, dtype=float)
+        self.positions[1] = min(self.positions[1], 0.05)  # backend order b, a
+
+
+@pytest.mark.parametrize('stop', ['watchdog', 'estop'])
+def test_grip_joints_keep_their_setpoint_when_the_hand_holds(clock, stop):
+    """A hand holding an object keeps squeezing it on a hold; the other joints stop where they are."""
+    device = BlockedFinger(['b', 'a'], [0.0, 0.0], clock)
+    hand = HandDriver(device, HandConfig(joints=CONFIG.joints, watchdog_timeout=0.5, grip_joints=('a',)), clock)
+    hand.connect()
+    _ticks(hand, clock, 30, command=lambda: hand.command_joints({'a': 0.15, 'b': 0.2}))
+    if stop == 'watchdog':
+        _ticks(hand, clock, 60)
+    else:
+        hand.estop('test')
+    assert device.holds == 1
+    assert device.writes[-1][0] == pytest.approx(0.2)  # 'b' stops where it is
+    assert device.writes[-1][1] == pytest.approx(0.15)  # 'a' keeps squeezing past where the object stops it
+    assert device.positions[1] == 0.05
+
+
 @pytest.mark.parametrize('bad', [math.nan, math.inf])
 def test_non_finite_targets_never_reach_the_device(hand, device, clock, bad):
     with pytest.raises(CommandError, match=f"joint 'b' is {bad}"):

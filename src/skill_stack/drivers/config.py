@@ -83,6 +83,7 @@ class IKConfig:
     orientation_tolerance: float  # rad
     max_iterations: int
     damping: float  # Levenberg-Marquardt damping of the frame task; keeps steps sane near singularities
+    model: str = 'arm'  # the arm's kinematic model: urdf/<model>.urdf with an `ee` frame (the config's `model`)
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,9 @@ class ArmConfig(JointChainConfig):
 
 @dataclass(frozen=True)
 class HandConfig(JointChainConfig):
-    pass
+    # Joints that keep their last set-point when the hand holds (watchdog, e-stop, link to the skill
+    # server gone): the fingers, so a held object is not dropped, as the arm's gripper keeps its width.
+    grip_joints: tuple[str, ...] = ()
 
 
 def config_dir() -> Path:
@@ -112,7 +115,8 @@ def load_arm_config(path: str | Path | None = None) -> ArmConfig:
     """The arm driver's config from ``path`` (default config/arm.yaml)."""
     path = Path(path) if path is not None else config_dir() / 'arm.yaml'
     fields = Fields(_read_yaml(path), str(path))
-    fields.allow('watchdog_timeout', 'clip_margin', 'joints', 'gripper', 'workspace', 'ik', 'backend')
+    fields.allow('model', 'watchdog_timeout', 'clip_margin', 'joints', 'gripper', 'workspace', 'ik', 'backend')
+    model = _arm_model(fields)
     joints, timeout = _chain(fields)
     gripper = fields.section('gripper')
     gripper.allow('max_width', 'clip_margin')
@@ -132,17 +136,44 @@ def load_arm_config(path: str | Path | None = None) -> ArmConfig:
         ik=IKConfig(position_tolerance=ik.positive('position_tolerance'),
                     orientation_tolerance=ik.positive('orientation_tolerance'),
                     max_iterations=ik.count('max_iterations'),
-                    damping=ik.non_negative('damping')),
+                    damping=ik.non_negative('damping'), model=model),
     )
+
+
+def _arm_model(fields: Fields) -> str:
+    """The optional ``model``: which urdf/<model>.urdf the IK and forward kinematics use (default ``arm``)."""
+    model = fields.data.get('model', 'arm')
+    # Imported here: only the arm config names a robot model.
+    from skill_stack.sim.robots import urdf_dir
+
+    known = sorted(path.stem for path in urdf_dir().glob('*.urdf'))
+    if not isinstance(model, str) or model not in known:
+        raise ConfigError(f'{fields.file}: model: {model!r} is not a robot model; expected one of {known}')
+    return model
 
 
 def load_hand_config(path: str | Path | None = None) -> HandConfig:
     """The hand driver's config from ``path`` (default config/hand.yaml)."""
     path = Path(path) if path is not None else config_dir() / 'hand.yaml'
     fields = Fields(_read_yaml(path), str(path))
-    fields.allow('watchdog_timeout', 'clip_margin', 'joints', 'backend')
+    fields.allow('watchdog_timeout', 'clip_margin', 'joints', 'grip_joints', 'backend')
     joints, timeout = _chain(fields)
-    return HandConfig(joints=joints, watchdog_timeout=timeout, backend=backend_spec(fields))
+    grip = fields.data.get('grip_joints', [])
+    names = [joint.name for joint in joints]
+    if not isinstance(grip, list) or any(name not in names for name in grip):
+        raise ConfigError(f'{fields.file}: grip_joints: expected a list of names from joints, got {grip!r}')
+    return HandConfig(joints=joints, watchdog_timeout=timeout, backend=backend_spec(fields),
+                      grip_joints=tuple(grip))
+
+
+def load_camera_config(path: str | Path) -> BackendSpec:
+    """A real camera's file (config/robots/realsense.yaml): its ``backend`` section, which
+    ``open_backend('camera', spec, None)`` turns into the camera (the backend checks its settings)."""
+    path = Path(path)
+    fields = Fields(_read_yaml(path), str(path))
+    fields.allow('backend')
+    fields.section('backend')  # required here: a camera file has no simulated default
+    return backend_spec(fields)
 
 
 def backend_spec(fields: Fields) -> BackendSpec:

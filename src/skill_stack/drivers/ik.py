@@ -48,7 +48,7 @@ class ArmIK:
                  site: str = EE_SITE):
         self.config = config
         self.names = limits.names
-        self.model = model if model is not None else robots.robot_spec('arm').compile()
+        self.model = model if model is not None else robots.arm_kinematics(config.model).compile()
         self._site = self.model.site(site).id
         joints = [self.model.joint(name) for name in self.names]
         for joint, lower, upper in zip(joints, limits.lower, limits.upper, strict=True):

@@ -62,6 +62,8 @@ class JointChain:
         self.joint_names = names
         self.limits = config.limits(order=names)
         self.watchdog = Watchdog(config.watchdog_timeout, clock)
+        grip = getattr(config, 'grip_joints', ())
+        self._grip = np.array([name in grip for name in names], dtype=bool)  # kept on hold
         self.estop = EStop()
         self._requested: Optional[np.ndarray] = None  # the target the caller asked for (after clipping)
         self._setpoint: Optional[np.ndarray] = None  # the last rate-limited set-point streamed
@@ -150,7 +152,12 @@ class JointChain:
         self._stale = None
 
     def _hold(self) -> None:
+        """Stop where the joints are, then give grip joints back their set-point so a grip keeps squeezing."""
         self.backend.hold()
+        if self._grip.any() and self._setpoint is not None:
+            target = self.backend.read().positions.astype(float)
+            target[self._grip] = self._setpoint[self._grip]
+            self.backend.write_joint_targets(target)
         self._requested = None
         self._setpoint = None
         self.watchdog.disarm()

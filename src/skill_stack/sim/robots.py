@@ -107,6 +107,16 @@ def robot_spec(embodiment: str) -> mujoco.MjSpec:
     return spec
 
 
+def arm_kinematics(model: str = "arm") -> mujoco.MjSpec:
+    """The kinematic model the arm driver's IK uses: the simulated arm, or urdf/<model>.urdf of a real arm
+    (ur5e, xarm6) with its `ee` frame as the site of the same name."""
+    if model == "arm":
+        return robot_spec("arm")
+    spec = mujoco.MjSpec.from_file(str(urdf_dir() / f"{model}.urdf"))
+    spec.body("ee").add_site(name="ee", group=SITE_GROUP)
+    return spec
+
+
 def home_pose(embodiment: str) -> dict[str, float]:
     """Joint positions the robot starts in and holds while the scene settles."""
     if embodiment == "arm":

@@ -5,6 +5,8 @@ and exposes ``from_config(spec, config)``, which parses its settings (errors
 name ``file: backend.<field>``) and returns the backend(s) for that device.
 The SDK itself is imported only when a backend is opened, so the stack runs
 without any SDK installed until one is selected (requirements-hardware.txt).
+A ``type`` with a dot is the import path of a backend module of one's own
+(same ``from_config``), for a device this package does not know or a test's double.
 """
 
 from __future__ import annotations
@@ -34,11 +36,27 @@ def open_backend(kind: str, spec: BackendSpec, config: Any) -> Any:
     if known is None:
         raise ValueError(f'unknown device kind {kind!r}; expected one of {sorted(BACKENDS)}')
     module_name = known.get(spec.type)
-    if module_name is None:
+    if module_name is not None:
+        module = importlib.import_module(f'{__name__}.{module_name}')
+    elif '.' in spec.type:
+        module = _own_module(spec)
+    else:
         raise ConfigError(f"{spec.file or 'config'}: backend.type: {spec.type!r} is not a {kind} backend; "
-                          f'expected one of {sorted(known)}')
-    module = importlib.import_module(f'{__name__}.{module_name}')
+                          f'expected one of {sorted(known)}, or the dotted path of a module of your own')
     return module.from_config(spec, config)
+
+
+def _own_module(spec: BackendSpec) -> Any:
+    """A backend module of one's own, by its import path (a site-specific device, or a test's double): the
+    built-in names have no dot. It must have ``from_config(spec, config)`` like the modules here."""
+    where = f"{spec.file or 'config'}: backend.type"
+    try:
+        module = importlib.import_module(spec.type)
+    except ImportError as error:
+        raise ConfigError(f'{where}: cannot import the backend module {spec.type!r}: {error}') from None
+    if not callable(getattr(module, 'from_config', None)):
+        raise ConfigError(f'{where}: module {spec.type!r} has no from_config(spec, config)')
+    return module
 
 
 def require_sdk(module: str, package: str) -> Any:
