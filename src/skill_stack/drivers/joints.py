@@ -152,15 +152,17 @@ class JointChain:
         self._stale = None
 
     def _hold(self) -> None:
-        """Stop where the joints are, then give grip joints back their set-point so a grip keeps squeezing."""
-        self.backend.hold()
-        if self._grip.any() and self._setpoint is not None:
-            target = self.backend.read().positions.astype(float)
-            target[self._grip] = self._setpoint[self._grip]
-            self.backend.write_joint_targets(target)
-        self._requested = None
-        self._setpoint = None
+        """Stop where the joints are, then give grip joints back their set-point so a grip keeps squeezing.
+
+        The stream is forgotten first, so a backend that cannot hold (link lost) leaves no old set-point to
+        resume after a reconnect."""
+        setpoint, self._requested, self._setpoint = self._setpoint, None, None
         self.watchdog.disarm()
+        self.backend.hold()
+        if self._grip.any() and setpoint is not None:
+            target = self.backend.read().positions.astype(float)
+            target[self._grip] = setpoint[self._grip]
+            self.backend.write_joint_targets(target)
 
     # --- reporting ------------------------------------------------------------------------
 

@@ -13,7 +13,9 @@ without being parsed; each is logged to
 (std_srvs/SetBool: true runs it, false rejects it). A quadrotor's camera sees
 little of its field: its scheduler remembers what it has seen, surveys the
 field when an instruction names something not seen yet, and flies over an
-object out of view before a step on it (scheduler/field.py).
+object out of view before a step on it (scheduler/field.py). A driver fault
+(``driver_status`` ERROR, or a skill stopped by one) fails the task with the
+driver's reason, never re-planned, and no task starts until it clears.
 
 One goal at a time: a second goal while one runs is rejected (ROS 2 goal
 rejection carries no reason, so the reason is logged); the client may cancel
@@ -29,6 +31,7 @@ from pathlib import Path
 from typing import Optional, Tuple
 
 import numpy as np
+from diagnostic_msgs.msg import DiagnosticStatus
 from rclpy.action import ActionClient, ActionServer, CancelResponse, GoalResponse
 from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.node import Node
@@ -56,6 +59,8 @@ SKILL_SERVER_WAIT_S = 10.0  # for the skill server to answer a goal (or to get r
 NOT_READY = re.compile(r'rejected: no .* yet|.*skill server refused the goal \(busy\)')  # worth a retry
 FIRST_SCENE_WAIT_S = 10.0  # how long a goal waits for perception's first scene
 BUSY = 'the skill server refused the goal (busy)'  # it is still ending the previous skill
+# How the skill server says a driver fault stopped or refused a skill: '<skill>: stopped: arm driver: <reason>'.
+DRIVER_FAULT = re.compile(rf"\b(?:{'|'.join(EMBODIMENTS)}) driver: .+")
 
 
 class SchedulerNode(Node):
@@ -103,6 +108,8 @@ class SchedulerNode(Node):
         self._held: Optional[str] = None  # the object the last successful grasping skill took
         self._approval: Optional[bool] = None
         self._approval_event = threading.Event()
+        self._driver_fault: Optional[str] = None  # from driver_status while it is ERROR
+        self._step_fault: Optional[str] = None  # a driver fault a skill of the running task was stopped by
         self._awaiting_approval = False
         group = ReentrantCallbackGroup()
         self.link = LINKS[self.embodiment](self, group, 'world', commands=False)
@@ -110,6 +117,7 @@ class SchedulerNode(Node):
         self.create_subscription(Image, 'camera/color/image_raw', self.on_image, QoSProfile(depth=1),
                                  callback_group=group)
         self.create_subscription(Correction, 'corrections', self.on_correction, 10, callback_group=group)
+        self.create_subscription(DiagnosticStatus, 'driver_status', self.on_status, 10, callback_group=group)
         self.create_service(SetBool, 'approve_plan', self.on_approve, callback_group=group)
         self.skill_client = ActionClient(self, ExecuteSkill, 'execute_skill', callback_group=group)
         self.skills = skills()
@@ -125,7 +133,8 @@ class SchedulerNode(Node):
             self.planner, self.skills, execute_step=execute_step, observe=self.observe,
             robot_state=self.robot_state, feedback=self.feedback,
             approve=self.approve if self.require_approval else None, max_replans=self.max_replans,
-            log=CorrectionLog(Path(log_dir).expanduser()) if log_dir else None, image=self.rgb)
+            log=CorrectionLog(Path(log_dir).expanduser()) if log_dir else None, image=self.rgb,
+            fault=self.driver_fault)
         self._goal_handle = None
         self.server = ActionServer(self, ExecuteTask, 'execute_task', execute_callback=self.execute,
                                    goal_callback=self.on_goal, cancel_callback=self.on_cancel,
@@ -142,6 +151,16 @@ class SchedulerNode(Node):
         if self.field is not None:
             self.field.update(scene)
         self._first_scene.set()
+
+    def on_status(self, msg: DiagnosticStatus) -> None:
+        fault = f'{self.embodiment} driver: {msg.message}' if msg.level == DiagnosticStatus.ERROR else None
+        with self._lock:
+            self._driver_fault = fault
+
+    def driver_fault(self) -> Optional[str]:
+        """The driver's fault now, or the one a skill of this task was stopped by (its status may come later)."""
+        with self._lock:
+            return self._driver_fault or self._step_fault
 
     def on_image(self, msg: Image) -> None:
         with self._lock:
@@ -236,10 +255,14 @@ class SchedulerNode(Node):
         request = goal_handle.request
         self._goal_handle = goal_handle
         robot = request.robot.strip()
+        with self._lock:
+            self._step_fault = None
         try:
             if robot and robot not in (self.embodiment, self.get_namespace().strip('/')):
                 return self._end(goal_handle, False, f"this scheduler drives the {self.embodiment} "
                                                      f"'{self.get_namespace().strip('/')}', not '{robot}'", [])
+            if fault := self.driver_fault():  # before a quadrotor's survey flies anywhere
+                return self._end(goal_handle, False, f'cannot start: {fault}', [])
             try:
                 problem = self._survey_if_needed(request.instruction)
                 if problem:
@@ -301,6 +324,10 @@ class SchedulerNode(Node):
             ok, message = self._run_skill(step, stop)
             if ok or not NOT_READY.match(message) or time.monotonic() > deadline or stop.wait(0.2):
                 break
+        fault = None if ok else DRIVER_FAULT.search(message)
+        if fault is not None:
+            with self._lock:
+                self._step_fault = fault.group(0)
         skill = self.skills.get(step.skill)
         if skill is not None and skill.takes_hold:
             with self._lock:  # a failed grasp leaves no known held object (not an older one)

@@ -16,12 +16,10 @@ import time
 from dataclasses import dataclass
 from typing import Optional
 
-from builtin_interfaces.msg import Time
 from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.node import Node
-from rclpy.qos import QoSProfile, ReliabilityPolicy
 from rosgraph_msgs.msg import Clock
-from sensor_msgs.msg import CameraInfo, Image, Imu
+from sensor_msgs.msg import Imu
 from std_msgs.msg import Header
 
 from skill_stack.drivers.arm import ArmDriver
@@ -30,7 +28,7 @@ from skill_stack.drivers.hand import HandDriver
 from skill_stack.drivers.quadrotor import QuadrotorDriver, load_quadrotor_config
 from skill_stack.drivers.quadrotor_sim import make_sim_backend
 from skill_stack.drivers.sim_backends import SimCameraBackend, SimGripperBackend, SimJointBackend
-from skill_stack.nodes.convert import camera_info, numpy_to_image
+from skill_stack.nodes.camera_interface import CameraInterface, ros_time
 from skill_stack.nodes.device_interface import ArmInterface, ControlQueue, HandInterface, QuadrotorInterface
 from skill_stack.nodes.logging_bridge import route_python_logging
 from skill_stack.nodes.runtime import declare, run_node
@@ -88,14 +86,8 @@ class SimNode(Node):
             raise ValueError(f"scene '{self.params.scene}' is a {scene.embodiment} scene; parameter "
                              f"'embodiment' asks for {self.params.embodiment}")
 
-        # Reliable, like realsense-ros: a 1 MB frame split into best-effort UDP
-        # fragments is often lost whole. Best-effort subscribers still match.
-        sensor_qos = QoSProfile(depth=2, reliability=ReliabilityPolicy.RELIABLE)
         self.clock_pub = self.create_publisher(Clock, '/clock', 10)
-        self.color_pub = self.create_publisher(Image, 'camera/color/image_raw', sensor_qos)
-        self.depth_pub = self.create_publisher(Image, 'camera/depth/image_raw', sensor_qos)
-        self.color_info_pub = self.create_publisher(CameraInfo, 'camera/color/camera_info', sensor_qos)
-        self.depth_info_pub = self.create_publisher(CameraInfo, 'camera/depth/camera_info', sensor_qos)
+        self.camera_interface = CameraInterface(self)
 
         self.control = ControlQueue(self)
         self.world: Optional[World] = None  # these three live in the sim thread
@@ -168,7 +160,7 @@ class SimNode(Node):
                 wall_start, sim_start = time.monotonic(), world.time
             self.driver.update()
             self._step(steps_per_tick)
-            stamp = _stamp(world.time)
+            stamp = ros_time(world.time)
             self.clock_pub.publish(Clock(clock=stamp))
             self.device.publish(stamp)
             if self.imu_pub is not None:
@@ -177,7 +169,7 @@ class SimNode(Node):
                 self.device.publish_status()
             tick += 1
             if self.params.render and world.time >= next_frame:
-                self._publish_camera(stamp)
+                self.camera_interface.publish(self.camera.read(), stamp)
                 next_frame += camera_period
             if self.params.real_time:
                 lag = (world.time - sim_start) - (time.monotonic() - wall_start)
@@ -234,25 +226,11 @@ class SimNode(Node):
         a.x, a.y, a.z = imu['linear_acceleration'].tolist()
         self.imu_pub.publish(msg)
 
-    def _publish_camera(self, stamp) -> None:
-        frame = self.camera.read()
-        header = Header(stamp=stamp, frame_id='camera_color_optical_frame')
-        info = camera_info(*frame.intrinsics, header)
-        self.color_pub.publish(numpy_to_image(frame.rgb, 'rgb8', header))
-        self.depth_pub.publish(numpy_to_image(frame.depth, '32FC1', header))
-        self.color_info_pub.publish(info)
-        self.depth_info_pub.publish(info)
-
     def destroy_node(self):
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5.0)
         return super().destroy_node()
-
-
-def _stamp(seconds: float) -> Time:
-    sec, nanosec = divmod(round(seconds * 1e9), 1_000_000_000)  # 2.9999999999 s is 3 s, not 2 s
-    return Time(sec=int(sec), nanosec=int(nanosec))
 
 
 def main() -> int:

@@ -8,7 +8,10 @@ reason travels in the result). Then the skill's policy runs at its control rate
 on the robot state the drivers publish, its commands go to the driver's
 topics, feedback reports phase, progress and distance, and cancel holds the
 robot at once. A non-finite policy output, or driver refusals in a row, stop
-the robot and abort the goal.
+the robot and abort the goal. A driver fault (``driver_status`` ERROR: the
+link to the device lost, or the device faulted) ends the running skill at
+once with the driver's reason, and new goals are rejected with it until the
+driver reports no error (after its ``reconnect`` service).
 """
 
 import json
@@ -67,6 +70,7 @@ class SkillServer(Node):
         self._scene: Optional[PerceivedScene] = None
         self._scene_at = 0.0  # when the latest scene arrived (monotonic)
         self._driver_message = ''
+        self._driver_fault: Optional[str] = None  # '<embodiment> driver: <reason>' while driver_status is ERROR
         self._busy = False
         self._cancel_at: Optional[float] = None
         # What the robot holds, as seen when it took hold, and its centre relative to the robot:
@@ -96,8 +100,19 @@ class SkillServer(Node):
             return time.monotonic() - self._scene_at
 
     def on_status(self, msg: DiagnosticStatus) -> None:
+        fault = f'{self.embodiment} driver: {msg.message}' if msg.level == DiagnosticStatus.ERROR else None
         with self._lock:
             self._driver_message = msg.message
+            changed, self._driver_fault = fault != self._driver_fault, fault
+        if changed and fault:
+            self.get_logger().error(f'{fault}: skills stop and new ones are refused until it clears')
+            self.wake.set()  # the running skill stops now, not at its next tick
+        elif changed:
+            self.get_logger().info(f'{self.embodiment} driver: ok again; skills accepted')
+
+    def driver_fault(self) -> Optional[str]:
+        with self._lock:
+            return self._driver_fault
 
     def robot(self):
         return self.link.observation()
@@ -180,6 +195,8 @@ class SkillServer(Node):
             return self._end(goal_handle, False, f'rejected: args_json is not valid JSON: {exc}')
         except SkillArgumentError as exc:
             return self._end(goal_handle, False, f'rejected: {exc}')
+        if fault := self.driver_fault():
+            return self._end(goal_handle, False, f'rejected: {fault}')
         robot, scene = self.robot(), self.scene()
         if robot is None:
             return self._end(goal_handle, False, f'rejected: no robot state yet ({self.link.needs})')
@@ -200,6 +217,8 @@ class SkillServer(Node):
         while not budget.spent(robot.stamp):
             if goal_handle.is_cancel_requested:
                 return self._cancelled(goal_handle, skill.name)
+            if fault := self.driver_fault():  # the driver has stopped the device already
+                return self._end(goal_handle, False, f'{skill.name}: stopped: {fault}')
             if self.scene_age() > self.scene_timeout_s:
                 self.link.hold(self.robot())
                 return self._end(goal_handle, False, f'{skill.name}: stopped: no scene from perception for '
@@ -235,11 +254,15 @@ class SkillServer(Node):
         for _ in range(round(SETTLE_S * skill.control_rate_hz)):
             if goal_handle.is_cancel_requested:
                 return self._cancelled(goal_handle, skill.name)
+            if fault := self.driver_fault():
+                return self._end(goal_handle, False, f'{skill.name}: stopped: {fault}')
             tick.wait()
         # Success is judged on a scene perception made after the motion ended, never on an older one.
         while self.scene_age() > time.monotonic() - settled:
             if goal_handle.is_cancel_requested:
                 return self._cancelled(goal_handle, skill.name)
+            if fault := self.driver_fault():
+                return self._end(goal_handle, False, f'{skill.name}: stopped: {fault}')
             if time.monotonic() - settled > self.scene_timeout_s:
                 self.link.hold(self.robot())
                 return self._end(goal_handle, False, f'{skill.name}: no scene from perception for '

@@ -19,6 +19,9 @@ Injected callables (the ROS node supplies them):
   the acknowledgement of a correction (calls never overlap).
 - ``approve(plan, cancel_event) -> bool`` (optional): asked before execution.
 - ``image() -> RGB array or None`` (optional): given to the planner and saved with each logged correction.
+- ``fault() -> str or None`` (optional): the robot's driver fault now (a lost link, a device fault), as a
+  sentence. A task does not start while there is one, and a step that fails while there is one ends the task
+  with it at once: re-planning cannot help a robot that is not there, and would keep commanding it.
 
 Threading: ``run`` executes in the caller's thread (the action's execute callback) and blocks.
 ``correct`` and ``cancel`` may be called from any thread; they take the runner's lock, change
@@ -28,7 +31,8 @@ An adjust or re-reference amends the plan (``amend.amend``) and, if the running 
 stops it and re-issues the amended step at once, with no re-observation in between.  A
 correction with no task running is acknowledged and ignored.  A step that fails triggers
 re-planning of the rest from a fresh scene (rebinding objects, re-inserting implicit steps) at
-most ``max_replans`` times.  Exceptions raised by the callables propagate out of ``run``.
+most ``max_replans`` times, unless ``fault()`` names a driver fault.  Exceptions raised by the callables
+propagate out of ``run``.
 """
 
 from __future__ import annotations
@@ -80,12 +84,14 @@ class TaskRunner:
                  observe: Callable[[], PerceivedScene], robot_state: Callable[[], Any],
                  feedback: Optional[Feedback] = None,
                  approve: Optional[Callable[[Plan, threading.Event], bool]] = None, max_replans: int = 2,
-                 log: Optional[CorrectionLog] = None, image: Optional[Callable[[], Optional[np.ndarray]]] = None):
+                 log: Optional[CorrectionLog] = None, image: Optional[Callable[[], Optional[np.ndarray]]] = None,
+                 fault: Optional[Callable[[], Optional[str]]] = None):
         if max_replans < 0:
             raise ValueError(f'max_replans must be >= 0, got {max_replans}')
         self.planner, self.catalog = planner, SkillCatalog.of(skills)
         self._execute, self._observe, self._robot_state = execute_step, observe, robot_state
         self._feedback_fn, self._approve, self._image = feedback, approve, image
+        self._fault = fault if fault is not None else (lambda: None)
         self.max_replans, self.log = int(max_replans), log
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
@@ -129,6 +135,9 @@ class TaskRunner:
                 self._active, self._stop, self._state = False, None, 'idle'
 
     def _run(self) -> TaskResult:
+        fault = self._fault()
+        if fault:
+            return self._finish(False, f'cannot start: {fault}')
         self._set_state('planning', f'planning "{self._instruction}"')
         scene, state = self._observe(), self._current_state()
         image = self._image() if self._image is not None else None
@@ -175,6 +184,8 @@ class TaskRunner:
                 ok, message = False, problem
             elif outcome != 'failed':
                 continue  # stopped to pause, cancel or re-run amended: the loop head decides
+            elif fault := self._fault():
+                return self._finish(False, f'{fault}; not re-planned (reconnect the driver, then send the goal again)')
             if replans >= self.max_replans:
                 return self._finish(False, f'{message}; gave up after {replans} re-plan(s)')
             replans += 1
