@@ -65,4 +65,4 @@ def require_sdk(module: str, package: str) -> Any:
         return importlib.import_module(module)
     except ImportError as error:
         raise MissingSDKError(f'the {module!r} SDK is not installed ({error}); install {package!r}, e.g. '
-                              f'pip install -r requirements-hardware.txt') from None
+                              f'pip install --no-deps -r requirements-hardware.txt') from None
