@@ -85,11 +85,16 @@ def test_teleop_takes_over_from_autonomy_and_gives_it_back(ros_env):
         start = watch.position.copy()
         seen_teleop = False
         t0 = time.monotonic()
+        moved = np.zeros(3)
         while time.monotonic() - t0 < 1.0:  # 'a' (left) held for 1 s: auto-repeat at 30 Hz
             teleop.key('a')
             seen_teleop |= watch.control == 'teleop'
             time.sleep(1 / 30)
-        moved = watch.position - start
+            moved = max(moved, watch.position - start, key=lambda m: m[1])
+        end = time.monotonic() + 0.3  # a loaded machine's simulator lags the set-points a little
+        while time.monotonic() < end:
+            moved = max(moved, watch.position - start, key=lambda m: m[1])
+            time.sleep(0.02)
         assert moved[1] > 0.05, f'the arm did not follow teleop to the left: moved {moved}'
         assert wait(lambda: not teleop.teleop.engaged, 5), 'teleop did not let go after the keys stopped'
         released = time.monotonic()  # teleop's last set-point went out about now
