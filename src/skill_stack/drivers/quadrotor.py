@@ -189,6 +189,14 @@ def yaw_of(quaternion: np.ndarray) -> float:
     return math.atan2(2.0 * (w * z + x * y), 1.0 - 2.0 * (y * y + z * z))
 
 
+def quaternion_multiply(a, b) -> np.ndarray:
+    """Hamilton product a * b (w, x, y, z)."""
+    aw, ax, ay, az = a
+    bw, bx, by, bz = b
+    return np.array([aw * bw - ax * bx - ay * by - az * bz, aw * bx + ax * bw + ay * bz - az * by,
+                     aw * by - ax * bz + ay * bw + az * bx, aw * bz + ax * by - ay * bx + az * bw])
+
+
 class QuadrotorDriver:
     """Safety in front of a QuadrotorBackend; the only way commands reach it.
 

@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
+from skill_stack.drivers.quadrotor import yaw_of
 from skill_stack.sim.scene_file import ObjectSpec, SceneSpec
 
 World = Mapping[str, Any]
@@ -207,8 +208,7 @@ def _radius(obj: ObjectSpec) -> float:
 
 def yaw_degrees(quaternion: Sequence[float]) -> float:
     """Heading about +z of a (w, x, y, z) quaternion, degrees."""
-    w, x, y, z = quaternion
-    return math.degrees(math.atan2(2.0 * (w * z + x * y), 1.0 - 2.0 * (y * y + z * z)))
+    return math.degrees(yaw_of(quaternion))
 
 
 def rotation_degrees(q1: Sequence[float], q2: Sequence[float]) -> float:

@@ -20,6 +20,7 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
+from skill_stack.drivers.quadrotor import quaternion_multiply
 from skill_stack.sim.robots import HAND_FINGER_JOINTS
 from skill_stack.skills import hand
 from skill_stack.skills.arm import GRIPPER_OPEN, HOLDING_MAX
@@ -248,14 +249,6 @@ class Teleop:
 def _grip_value(tuning: Tuning, grip: str) -> float:
     """The grip command for 'open' or 'close'."""
     return tuning.grip_open if grip == 'open' else tuning.grip_closed
-
-
-def quaternion_multiply(a: Sequence[float], b: Sequence[float]) -> np.ndarray:
-    """Hamilton product a * b (w, x, y, z)."""
-    aw, ax, ay, az = a
-    bw, bx, by, bz = b
-    return np.array([aw * bw - ax * bx - ay * by - az * bz, aw * bx + ax * bw + ay * bz - az * by,
-                     aw * by - ax * bz + ay * bw + az * bx, aw * bz + ax * by - ay * bx + az * bw])
 
 
 def heading_change(start: Sequence[float], end: Sequence[float]) -> float:

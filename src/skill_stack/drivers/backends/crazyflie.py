@@ -31,9 +31,9 @@ from typing import Any, Optional
 import numpy as np
 
 from skill_stack.drivers.backends import require_sdk
-from skill_stack.drivers.backends.streaming import PollThread, SetpointStream
+from skill_stack.drivers.backends.streaming import StreamedQuadrotorBackend
 from skill_stack.drivers.config import BackendSpec, ConfigError, Fields
-from skill_stack.drivers.interfaces import DeviceStatus, QuadrotorBackend, QuadrotorStateSample
+from skill_stack.drivers.interfaces import DeviceStatus, QuadrotorStateSample
 from skill_stack.drivers.safety import Clock, CommandError
 
 WATCHDOG_STABILIZE = 0.5  # s, COMMANDER_WDT_TIMEOUT_STABILIZE: no set-point this long and the vehicle levels out
@@ -94,38 +94,23 @@ def cflib_sdk() -> SimpleNamespace:
                            LogConfig=log.LogConfig)
 
 
-class CrazyflieBackend(QuadrotorBackend):
+class CrazyflieBackend(StreamedQuadrotorBackend):
     """A Crazyflie flown by streamed low-level position / world-velocity set-points."""
 
     def __init__(self, settings: CrazyflieSettings, limits: Any, sdk: Any, clock: Clock, threaded: bool = True):
-        """``limits``: the driver's QuadrotorConfig (speed and tilt limits written to the position controller);
-        ``threaded``: stream from a background thread; without it the owner calls poll() (tests, fake clock)."""
-        self.settings = settings
-        self.limits = limits
-        self.sdk = sdk
-        self.clock = clock
-        self._stream = SetpointStream(settings.stream_period, clock)
-        self._thread = PollThread(self.poll, settings.stream_period / 2, 'crazyflie-stream') if threaded else None
-        self._lock = threading.RLock()
+        """See StreamedQuadrotorBackend; the limits go to the position controller's parameters."""
+        super().__init__(settings, limits, sdk, clock, threaded, 'crazyflie-stream')
         self._drivers_ready = False
         self._scf: Any = None
         self._logs: list = []
-        self._connected = False
-        self._fault: Optional[str] = None  # why the link is down, when it went down unasked
         self._pose: Optional[tuple[np.ndarray, np.ndarray, float]] = None  # position, velocity, stamp
         self._attitude = (np.array([1.0, 0.0, 0.0, 0.0]), np.zeros(3), 0)  # quaternion, body rates rad/s, bits
         self._first_sample = threading.Event()
         self._landing_since: Optional[float] = None
 
     @property
-    def max_tilt(self) -> float:
-        """rad: the position controller's roll/pitch limit, written at connect()."""
-        return self.limits.max_tilt
-
-    @property
-    def max_speed(self) -> tuple[float, float]:
-        """(horizontal, vertical) m/s: the position controller's velocity limits, written at connect()."""
-        return self.limits.max_speed_xy, self.limits.max_speed_z
+    def link_name(self) -> str:
+        return f'Crazyflie at {self.settings.uri}'
 
     # --- lifecycle ------------------------------------------------------------------
 
@@ -327,10 +312,6 @@ class CrazyflieBackend(QuadrotorBackend):
             self._connected = False
             self._stream.clear()
             self._landing_since = None
-
-    def _require_link(self) -> None:
-        if not self._connected:
-            raise ConnectionError(self._fault or f'Crazyflie at {self.settings.uri}: not connected; call connect()')
 
     def _close(self) -> None:
         self._stream.clear()

@@ -22,7 +22,6 @@ name it and reads and writes raise ConnectionError; connect() reconnects.
 from __future__ import annotations
 
 import math
-import threading
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any, Optional
@@ -30,9 +29,10 @@ from typing import Any, Optional
 import numpy as np
 
 from skill_stack.drivers.backends import require_sdk
-from skill_stack.drivers.backends.streaming import PollThread, SetpointStream
+from skill_stack.drivers.backends.streaming import StreamedQuadrotorBackend
 from skill_stack.drivers.config import BackendSpec, ConfigError, Fields
-from skill_stack.drivers.interfaces import DeviceStatus, QuadrotorBackend, QuadrotorStateSample
+from skill_stack.drivers.interfaces import DeviceStatus, QuadrotorStateSample
+from skill_stack.drivers.quadrotor import quaternion_multiply, yaw_of
 from skill_stack.drivers.safety import Clock, CommandError
 
 ADDRESS_SCHEMES = ('udp://', 'udpin://', 'udpout://', 'tcp://', 'tcpin://', 'tcpout://', 'serial://')
@@ -66,7 +66,7 @@ def yaw_ned_deg_to_enu(yaw_deg: float) -> float:
 
 def quaternion_ned_to_enu(q_ned_frd) -> np.ndarray:
     """PX4's attitude (FRD body in NED, w x y z) as the FLU body in ENU (w x y z)."""
-    q = _quat_multiply(_quat_multiply(_NED_TO_ENU, np.asarray(q_ned_frd, float)), _FLU_TO_FRD)
+    q = quaternion_multiply(quaternion_multiply(_NED_TO_ENU, np.asarray(q_ned_frd, float)), _FLU_TO_FRD)
     q /= np.linalg.norm(q)
     return q if q[0] >= 0.0 else -q
 
@@ -80,13 +80,6 @@ def rates_frd_to_flu(rates) -> np.ndarray:
 def _wrap_degrees(angle: float) -> float:
     wrapped = math.fmod(angle + 180.0, 360.0)
     return (wrapped + 360.0 if wrapped <= 0.0 else wrapped) - 180.0
-
-
-def _quat_multiply(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    aw, ax, ay, az = a
-    bw, bx, by, bz = b
-    return np.array([aw * bw - ax * bx - ay * by - az * bz, aw * bx + ax * bw + ay * bz - az * by,
-                     aw * by - ax * bz + ay * bw + az * bx, aw * bz + ax * by - ay * bx + az * bw])
 
 
 @dataclass(frozen=True)
@@ -148,35 +141,20 @@ def mavsdk_sdk() -> SimpleNamespace:
         Param=param.Param, ParamError=param.ParamError)
 
 
-class Px4Backend(QuadrotorBackend):
+class Px4Backend(StreamedQuadrotorBackend):
     """A PX4 multicopter flown in offboard mode by streamed NED position / velocity set-points."""
 
     def __init__(self, settings: Px4Settings, limits: Any, sdk: Any, clock: Clock, threaded: bool = True):
-        """``limits``: the driver's QuadrotorConfig (written to PX4's MPC_* parameters at connect);
-        ``threaded``: stream from a background thread; without it the owner calls poll() (tests, fake clock)."""
-        self.settings = settings
-        self.limits = limits
-        self.sdk = sdk
-        self.clock = clock
-        self._stream = SetpointStream(settings.stream_period, clock)
-        self._thread = PollThread(self.poll, settings.stream_period / 2, 'px4-stream') if threaded else None
-        self._lock = threading.RLock()
+        """See StreamedQuadrotorBackend; the limits go to PX4's MPC_* parameters."""
+        super().__init__(settings, limits, sdk, clock, threaded, 'px4-stream')
         self._mavsdk: Any = None
         self._system: Any = None
         self._plugins: Any = None
-        self._connected = False
-        self._fault: Optional[str] = None  # why the link is down, when it went down unasked
         self._offboard_error: Optional[str] = None  # PX4's last refusal of offboard.start()
 
     @property
-    def max_tilt(self) -> float:
-        """rad: MPC_TILTMAX_AIR as written at connect()."""
-        return self.limits.max_tilt
-
-    @property
-    def max_speed(self) -> tuple[float, float]:
-        """(horizontal, vertical) m/s: MPC_XY_VEL_MAX and MPC_Z_VEL_MAX_UP/DN as written at connect()."""
-        return self.limits.max_speed_xy, self.limits.max_speed_z
+    def link_name(self) -> str:
+        return f'PX4 at {self.settings.system_address}'
 
     def failsafe_parameters(self) -> dict[str, float | int]:
         """What connect() writes to PX4: failsafes and the driver's limits."""
@@ -292,7 +270,7 @@ class Px4Backend(QuadrotorBackend):
         with self._lock:
             self._require_link()
             q = self._plugins.telemetry.attitude_quaternion()
-            heading = yaw_ned_deg_to_enu(math.degrees(_yaw_of([q.w, q.x, q.y, q.z])))
+            heading = yaw_ned_deg_to_enu(math.degrees(yaw_of([q.w, q.x, q.y, q.z])))
             since = self.clock()
             offboard, make = self._plugins.offboard, self.sdk.VelocityNedYaw
 
@@ -357,23 +335,12 @@ class Px4Backend(QuadrotorBackend):
                            f'on data-link loss after COM_DL_LOSS_T={s.datalink_loss_timeout} s (NAV_DLL_ACT=3); '
                            f'call connect() to reconnect')
 
-    def _require_link(self) -> None:
-        if not self._connected:
-            raise ConnectionError(self._fault or f'PX4 at {self.settings.system_address}: not connected; '
-                                  f'call connect()')
-
     def _close(self) -> None:
         self._stream.clear()
         if self._mavsdk is not None:
             self._mavsdk.destroy()
         self._mavsdk = self._system = self._plugins = None
         self._connected = False
-
-
-def _yaw_of(quaternion) -> float:
-    """Heading of a w x y z quaternion about its frame's z axis (rad)."""
-    w, x, y, z = quaternion
-    return math.atan2(2.0 * (w * z + x * y), 1.0 - 2.0 * (y * y + z * z))
 
 
 def from_config(spec: BackendSpec, config: Any) -> Px4Backend:

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
+from skill_stack.drivers.interfaces import QuadrotorBackend
 from skill_stack.drivers.safety import Clock
 
 logger = logging.getLogger(__name__)
@@ -80,3 +81,37 @@ class PollThread:
                 self._poll()
             except Exception:  # a failed send is reported by the backend's status; keep streaming
                 logger.exception('%s: poll failed', self._name)
+
+
+class StreamedQuadrotorBackend(QuadrotorBackend):
+    """What the Crazyflie and PX4 backends share: settings, the driver's limits, the SDK, the set-point
+    stream and its thread, the link flag and fault, and the limits the flight controller is given."""
+
+    link_name: str  # how errors name the vehicle and its address (a subclass property)
+
+    def __init__(self, settings: Any, limits: Any, sdk: Any, clock: Clock, threaded: bool, thread_name: str):
+        """``limits``: the driver's QuadrotorConfig (written to the flight controller at connect);
+        ``threaded``: stream from a background thread; without it the owner calls poll() (tests, fake clock)."""
+        self.settings = settings
+        self.limits = limits
+        self.sdk = sdk
+        self.clock = clock
+        self._stream = SetpointStream(settings.stream_period, clock)
+        self._thread = PollThread(self.poll, settings.stream_period / 2, thread_name) if threaded else None
+        self._lock = threading.RLock()
+        self._connected = False
+        self._fault: Optional[str] = None  # why the link is down, when it went down unasked
+
+    @property
+    def max_tilt(self) -> float:
+        """rad: the flight controller's roll/pitch limit, written at connect()."""
+        return self.limits.max_tilt
+
+    @property
+    def max_speed(self) -> tuple[float, float]:
+        """(horizontal, vertical) m/s: the flight controller's velocity limits, written at connect()."""
+        return self.limits.max_speed_xy, self.limits.max_speed_z
+
+    def _require_link(self) -> None:
+        if not self._connected:
+            raise ConnectionError(self._fault or f'{self.link_name}: not connected; call connect()')
