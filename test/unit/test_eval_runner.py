@@ -196,7 +196,7 @@ def test_report_rates_latencies_failures_and_plots(tmp_path):
     text = paths['markdown'].read_text()
     assert '**3/4 scenarios passed (75.0%)**' in text
     assert '## Failures (1)' in text
-    assert '### a2 (arm, corrections)' in text
+    assert '### a2 (arm, corrections; cause: ' in text
     assert '`place` {"object": "obj_1", "target": "obj_0"}: failed - timed out' in text
     assert 'correction at 2 s: "no, the blue one"' in text
     assert '| hand | 1/2 | 50.0% |' not in text

@@ -25,6 +25,9 @@ LANDED_HEIGHT = 0.05  # landed: the body no higher than this above where it star
 UNCHANGED_TOLERANCE = 0.01  # m
 UNCHANGED_DEGREES = 15.0
 DIRECTION_TOLERANCE = 45.0  # degrees
+NEAR_MAX = 0.08  # footprints at most this far apart: "next to"
+SWAP_MAX = 0.05  # an object of a swap within this of where the other stood
+AIRBORNE_MIN = 0.3  # m above the start: flying
 
 
 class ConditionError(ValueError):
@@ -146,7 +149,8 @@ _ARG_PARSERS: Dict[str, Callable[[Any, SceneSpec, str], Any]] = {
     'direction_tolerance': _number(0.0, 180.0), 'min_height': _number(0.0, 100.0),
     'degrees': _number(-360.0, 360.0), 'rotated_by.tolerance': _number(0.0, 180.0),
     'unchanged.tolerance': _number(0.0, 1.0), 'margin': _number(0.0, 1.0),
-    'degrees_tolerance': _number(0.0, 180.0), 'robot': _flag,
+    'degrees_tolerance': _number(0.0, 180.0), 'robot': _flag, 'target': _object_name, 'other': _object_name,
+    'side': _direction, 'near.max': _number(0.0, 1.0),
 }
 # kind -> (required arguments, optional arguments)
 _SCHEMA: Dict[str, Tuple[Tuple[str, ...], Tuple[str, ...]]] = {
@@ -157,13 +161,22 @@ _SCHEMA: Dict[str, Tuple[Tuple[str, ...], Tuple[str, ...]]] = {
     'landed_on': (('pad',), ('margin',)),
     'rotated_by': (('object', 'degrees'), ('tolerance',)),
     'unchanged': (('objects',), ('tolerance', 'degrees_tolerance', 'robot')),
+    'not_inside': (('object', 'container'), ('margin',)),
+    'near': (('object', 'target'), ('max', 'side', 'direction_tolerance')),
+    'moved_toward': (('object', 'target'), ('min',)),
+    'on_table': (('object',), ('margin',)),
+    'took_place_of': (('object', 'other'), ('max',)),
+    'airborne': ((), ('min', 'max')),
+    'robot_over': (('object',), ('max',)),
+    'robot_moved': ((), ('min', 'max', 'direction', 'direction_tolerance')),
+    'returned_home': ((), ('max',)),
 }
 CONDITION_KINDS = tuple(_SCHEMA)
 
 
 def _cross_check(kind: str, args: Dict[str, Any], scene: SceneSpec, where: str) -> None:
     """What the arguments mean together: a bowl to be inside, a pad to land on, a sensible distance range."""
-    if kind == 'inside' and scene.object(args['container']).shape != 'bowl':
+    if kind in ('inside', 'not_inside') and scene.object(args['container']).shape != 'bowl':
         raise ConditionError(f'{where}.container', f"'{args['container']}' is a "
                                                    f"{scene.object(args['container']).shape}, not a bowl")
     if kind in ('inside', 'on_top_of') and args['object'] == args.get('container', args.get('support')):
@@ -173,7 +186,11 @@ def _cross_check(kind: str, args: Dict[str, Any], scene: SceneSpec, where: str) 
             raise ConditionError(where, f'landed_on is for the quadrotor; this scene is for the {scene.embodiment}')
         if scene.object(args['pad']).shape != 'pad':
             raise ConditionError(f'{where}.pad', f"'{args['pad']}' is a {scene.object(args['pad']).shape}, not a pad")
-    if kind == 'moved_by':
+    if kind in ('airborne', 'robot_over', 'robot_moved', 'returned_home') and scene.embodiment != 'quadrotor':
+        raise ConditionError(where, f'{kind} is for the quadrotor; this scene is for the {scene.embodiment}')
+    if kind in ('near', 'moved_toward', 'took_place_of') and args['object'] == args.get('target', args.get('other')):
+        raise ConditionError(where, 'an object is always where it is: name two different objects')
+    if kind in ('moved_by', 'robot_moved'):
         if 'min' not in args and 'max' not in args and 'direction' not in args:
             raise ConditionError(where, 'say at least one of min, max, direction')
         if args.get('min', 0.0) > args.get('max', math.inf):
@@ -319,9 +336,102 @@ def _unchanged(c: Condition, before: World, after: World) -> Tuple[bool, str]:
     return True, f'{what} within {tolerance * 100:.1f} cm and {degrees:.0f} deg'
 
 
+def _not_inside(c: Condition, before: World, after: World) -> Tuple[bool, str]:
+    ok, detail = _inside(c, before, after)
+    return not ok, detail
+
+
+def _gap(a: ObjectSpec, pa: Sequence[float], b: ObjectSpec, pb: Sequence[float]) -> float:
+    """Horizontal distance between two footprints, each taken as the circle around it (0 when they touch)."""
+    return max(0.0, _horizontal(pa, pb) - _footprint_radius(a) - _footprint_radius(b))
+
+
+def _footprint_radius(obj: ObjectSpec) -> float:
+    return math.hypot(obj.size[0], obj.size[1]) / 2.0 if obj.shape == 'box' else _radius(obj)
+
+
+def _near(c: Condition, before: World, after: World) -> Tuple[bool, str]:
+    """Beside the target on the table: footprints at most ``max`` apart (default 8 cm), on ``side`` when said."""
+    obj, target = c.scene.object(c.args['object']), c.scene.object(c.args['target'])
+    p, t = _pos(after, obj.name), _pos(after, target.name)
+    gap, limit = _gap(obj, p, target, t), c.args.get('max', NEAR_MAX)
+    resting = p[2] < _pos(before, obj.name)[2] + 0.02
+    ok = gap <= limit and resting
+    detail = f'{obj.name} {gap * 100:.1f} cm from {target.name} (<= {limit * 100:.0f}), z {p[2]:.3f}'
+    if 'side' in c.args:
+        heading = math.degrees(math.atan2(p[1] - t[1], p[0] - t[0]))
+        off = abs(_wrap(heading - c.args['side']))
+        ok = ok and off <= c.args.get('direction_tolerance', DIRECTION_TOLERANCE)
+        detail += f', at {heading:.0f} deg from it (wanted {c.args["side"]:.0f})'
+    return ok, detail
+
+
+def _moved_toward(c: Condition, before: World, after: World) -> Tuple[bool, str]:
+    obj, target = c.args['object'], c.args['target']
+    d0 = _horizontal(_pos(before, obj), _pos(before, target))
+    d1 = _horizontal(_pos(after, obj), _pos(after, target))
+    wanted = c.args.get('min', 0.02)
+    return d0 - d1 >= wanted, (f'{obj} {d0 * 100:.1f} -> {d1 * 100:.1f} cm from {target} '
+                               f'(closer by >= {wanted * 100:.0f} cm)')
+
+
+def _on_table(c: Condition, before: World, after: World) -> Tuple[bool, str]:
+    """Resting on the table again: its centre no higher than at the start, plus a margin (1 cm)."""
+    obj = c.args['object']
+    z0, z1 = _pos(before, obj)[2], _pos(after, obj)[2]
+    margin = c.args.get('margin', ON_TOP_MARGIN)
+    return z1 <= z0 + margin, f'{obj} centre at z {z1:.3f} (started at {z0:.3f}, resting: <= +{margin * 100:.0f} cm)'
+
+
+def _took_place_of(c: Condition, before: World, after: World) -> Tuple[bool, str]:
+    obj, other = c.args['object'], c.args['other']
+    d = _horizontal(_pos(after, obj), _pos(before, other))
+    limit = c.args.get('max', SWAP_MAX)
+    return d <= limit, f'{obj} {d * 100:.1f} cm from where {other} stood (<= {limit * 100:.0f})'
+
+
+def _airborne(c: Condition, before: World, after: World) -> Tuple[bool, str]:
+    rise = _robot(after)[2] - _robot(before)[2]
+    low, high = c.args.get('min', AIRBORNE_MIN), c.args.get('max', math.inf)
+    return low <= rise <= high, f'the body {rise:.2f} m above its start (wanted {low:g}..{high:g})'
+
+
+def _robot_over(c: Condition, before: World, after: World) -> Tuple[bool, str]:
+    name = c.args['object']
+    body, centre = _robot(after), _pos(after, name)
+    d, limit = _horizontal(body, centre), c.args.get('max', LANDED_MARGIN + 0.3)
+    rise = body[2] - _robot(before)[2]
+    return d <= limit and rise >= AIRBORNE_MIN, (f'the body {d * 100:.0f} cm from above {name} '
+                                                 f'(<= {limit * 100:.0f}), {rise:.2f} m up')
+
+
+def _robot_moved(c: Condition, before: World, after: World) -> Tuple[bool, str]:
+    p0, p1 = _robot(before), _robot(after)
+    dx, dy = p1[0] - p0[0], p1[1] - p0[1]
+    d = math.hypot(dx, dy)
+    ok = c.args.get('min', 0.0) <= d <= c.args.get('max', math.inf)
+    detail = f'the body moved {d:.2f} m'
+    if 'direction' in c.args:
+        heading = math.degrees(math.atan2(dy, dx))
+        ok = ok and abs(_wrap(heading - c.args['direction'])) <= c.args.get('direction_tolerance',
+                                                                              DIRECTION_TOLERANCE)
+        detail += f' towards {heading:.0f} deg (wanted {c.args["direction"]:.0f})'
+    return ok, detail
+
+
+def _returned_home(c: Condition, before: World, after: World) -> Tuple[bool, str]:
+    start, body = _robot(before), _robot(after)
+    d, limit = _horizontal(start, body), c.args.get('max', LANDED_MARGIN + 0.3)
+    rise = body[2] - start[2]
+    return d <= limit and rise <= LANDED_HEIGHT, (f'landed {d * 100:.0f} cm from the take-off point '
+                                                  f'(<= {limit * 100:.0f}), {rise * 100:.1f} cm above its start')
+
+
 _CHECKS: Dict[str, Callable[[Condition, World, World], Tuple[bool, str]]] = {
     'inside': _inside, 'on_top_of': _on_top_of, 'moved_by': _moved_by, 'lifted': _lifted,
-    'landed_on': _landed_on, 'rotated_by': _rotated_by, 'unchanged': _unchanged,
+    'landed_on': _landed_on, 'rotated_by': _rotated_by, 'unchanged': _unchanged, 'not_inside': _not_inside,
+    'near': _near, 'moved_toward': _moved_toward, 'on_table': _on_table, 'took_place_of': _took_place_of,
+    'airborne': _airborne, 'robot_over': _robot_over, 'robot_moved': _robot_moved, 'returned_home': _returned_home,
 }
 
 

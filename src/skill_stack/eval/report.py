@@ -17,6 +17,31 @@ from skill_stack.eval.runner import ScenarioResult
 from skill_stack.eval.scenario import CATEGORIES
 
 LATENCIES = ('goal_to_first_motion_s', 'total_s')
+CAUSES = ('perception', 'grounding', 'planning', 'skill', 'timeout', 'set-up')
+# Words of the stack's failure messages that point at a layer.  The report only sorts failures for people;
+# nothing decides on this (the typed result codes of ExecuteTask, once they exist, replace it).
+_PERCEPTION_WORDS = ('perception', 'no longer seen', 'not seen', 'no scene', 'lost sight', 'cannot see')
+_GROUNDING_WORDS = ('ambiguous', 'which one', 'did you mean', 'no match', 'nothing matches', 'nothing was named',
+                    'does not match', 'no such', 'not in the scene', 'found no', 'no object')
+
+
+def cause_of(result: ScenarioResult) -> str:
+    """The layer a failed scenario most likely failed in (one of CAUSES); '' for a pass."""
+    if result.passed:
+        return ''
+    if result.success is None and not result.timed_out:
+        return 'set-up'
+    if result.timed_out:
+        return 'timeout'
+    text = ' '.join([result.message, *(str(step.get('message', '')) for step in result.plan)]).lower()
+    ran = [step for step in result.plan if step.get('status') not in (None, 'pending', 'skipped')]
+    if any(word in text for word in _PERCEPTION_WORDS):
+        return 'perception'
+    if not ran:
+        return 'grounding' if any(word in text for word in _GROUNDING_WORDS) else 'planning'
+    if result.success and not result.expected_success:
+        return 'planning'  # something ran that should have been refused
+    return 'skill'
 
 
 def _rate(results: Sequence[ScenarioResult]) -> Dict[str, Any]:
@@ -34,7 +59,11 @@ def percentiles(values: Sequence[float]) -> Dict[str, Optional[float]]:
 
 
 def summarize(results: Sequence[ScenarioResult], wall_s: float = 0.0) -> Dict[str, Any]:
-    """Rates overall, per category and per embodiment, and latency percentiles over the tasks that had them."""
+    """Rates overall, per category, family and embodiment, failures by cause, and latency percentiles over the
+    tasks that had them."""
+    for r in results:
+        r.cause = cause_of(r)
+    families = list(dict.fromkeys(r.family or r.category for r in results))
     categories = [c for c in CATEGORIES if any(r.category == c for r in results)]
     categories += sorted({r.category for r in results} - set(categories))
     embodiments = list(dict.fromkeys(r.embodiment for r in results))
@@ -42,7 +71,9 @@ def summarize(results: Sequence[ScenarioResult], wall_s: float = 0.0) -> Dict[st
                for key in LATENCIES}
     return {'overall': _rate(results),
             'by_category': {c: _rate([r for r in results if r.category == c]) for c in categories},
+            'by_family': {f: _rate([r for r in results if (r.family or r.category) == f]) for f in families},
             'by_embodiment': {e: _rate([r for r in results if r.embodiment == e]) for e in embodiments},
+            'failures_by_cause': {c: sum(r.cause == c for r in results) for c in CAUSES},
             'latency': latency,
             'latency_by_embodiment': {e: {key: percentiles([r.timings[key] for r in results
                                                             if r.embodiment == e and r.timings.get(key) is not None])
@@ -63,10 +94,13 @@ def markdown(summary: Dict[str, Any], results: Sequence[ScenarioResult], title: 
     lines = [f'# {title}', '',
              f"**{o['passed']}/{o['n']} scenarios passed ({_pct(o['rate'])})** in {summary['wall_s']:.0f} s.", '',
              '![success rates](success.png)', '', '![latency](latency.png)', '']
-    for key, label in (('by_category', 'category'), ('by_embodiment', 'embodiment')):
+    for key, label in (('by_family', 'family'), ('by_category', 'category'), ('by_embodiment', 'embodiment')):
         lines += [f'| {label} | passed | rate |', '|---|---|---|']
         lines += [f"| {name} | {r['passed']}/{r['n']} | {_pct(r['rate'])} |" for name, r in summary[key].items()]
         lines.append('')
+    lines += ['| failures by cause | count |', '|---|---|']
+    lines += [f'| {c} | {n} |' for c, n in summary['failures_by_cause'].items()]
+    lines.append('')
     lines += ['Latency (seconds; first motion: goal accepted to the first robot command, over tasks that moved):', '',
               '| embodiment | first motion p50 | p90 | max | total p50 | p90 | max |',
               '|---|---|---|---|---|---|---|']
@@ -81,7 +115,7 @@ def markdown(summary: Dict[str, Any], results: Sequence[ScenarioResult], title: 
     if not failures:
         lines += ['None.', '']
     for r in failures:
-        lines += [f'### {r.name} ({r.embodiment}, {r.category})', '',
+        lines += [f'### {r.name} ({r.embodiment}, {r.family or r.category}; cause: {r.cause or "-"})', '',
                   f'- file: `{r.source}`', f'- instruction: "{r.instruction}"']
         for at, text in r.corrections:
             lines.append(f'- correction at {at:g} s: "{text}"')
@@ -97,9 +131,9 @@ def markdown(summary: Dict[str, Any], results: Sequence[ScenarioResult], title: 
         else:
             lines.append('- plan: none')
         lines.append('')
-    lines += ['## All scenarios', '', '| scenario | embodiment | category | result | total s |',
+    lines += ['## All scenarios', '', '| scenario | embodiment | family | result | total s |',
               '|---|---|---|---|---|']
-    lines += [f"| {r.name} | {r.embodiment} | {r.category} | {'pass' if r.passed else 'FAIL'} | "
+    lines += [f"| {r.name} | {r.embodiment} | {r.family or r.category} | {'pass' if r.passed else 'FAIL'} | "
               f"{_s(r.timings.get('total_s'))} |" for r in results]
     return '\n'.join(lines) + '\n'
 
@@ -133,13 +167,15 @@ def _bars(img: np.ndarray, origin: Tuple[int, int], width: int, title: str,
 
 
 def success_plot(summary: Dict[str, Any], path: Path) -> None:
-    cats, embs = list(summary['by_category'].items()), list(summary['by_embodiment'].items())
-    height = 110 + 32 * (len(cats) + len(embs)) + 60
+    groups = [(f'per {key}', list(summary[f'by_{key}'].items())) for key in ('family', 'embodiment')]
+    height = 60 + sum(50 + 32 * len(rows) for _, rows in groups) + 20
     img = np.full((height, 720, 3), 255, np.uint8)
     o = summary['overall']
     _text(img, f"success: {o['passed']}/{o['n']} ({_pct(o['rate'])})", (20, 30), 0.7)
-    _bars(img, (20, 70), 700, 'per category', cats)
-    _bars(img, (20, 70 + 32 * len(cats) + 50), 700, 'per embodiment', embs)
+    y = 70
+    for title, rows in groups:
+        _bars(img, (20, y), 700, title, rows)
+        y += 32 * len(rows) + 50
     cv2.imwrite(str(path), img)
 
 
@@ -184,7 +220,11 @@ def write_report(out_dir: Path, results: Sequence[ScenarioResult], wall_s: float
     summary = summarize(results, wall_s)
     paths = {'json': out_dir / 'results.json', 'markdown': out_dir / 'report.md',
              'success_plot': out_dir / 'success.png', 'latency_plot': out_dir / 'latency.png'}
-    payload: Dict[str, Any] = {'summary': summary, **(extra or {}), 'scenarios': [r.to_dict() for r in results]}
+    payload: Dict[str, Any] = {
+        'rate': summary['overall']['rate'],
+        'by_family': {name: r['rate'] for name, r in summary['by_family'].items()},
+        'by_embodiment': {name: r['rate'] for name, r in summary['by_embodiment'].items()},
+        'summary': summary, **(extra or {}), 'scenarios': [r.to_dict() for r in results]}
     paths['json'].write_text(json.dumps(payload, indent=2) + '\n', encoding='utf-8')
     paths['markdown'].write_text(markdown(summary, results), encoding='utf-8')
     success_plot(summary, paths['success_plot'])

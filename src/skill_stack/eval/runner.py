@@ -49,6 +49,8 @@ class ScenarioResult:
     wall_s: float = 0.0
     world_before: Dict[str, Any] = field(default_factory=dict)  # the ground truth judged, for a failure's post-mortem
     world_after: Dict[str, Any] = field(default_factory=dict)
+    family: str = ''
+    cause: str = ''  # of a failure: one of report.CAUSES
 
     def to_dict(self) -> Dict[str, Any]:
         return asdict(self)
@@ -58,7 +60,7 @@ def _blank(scenario: Scenario) -> ScenarioResult:
     return ScenarioResult(name=scenario.name, category=scenario.category, embodiment=scenario.embodiment,
                           source=scenario.source, instruction=scenario.instruction,
                           corrections=[[at, text] for at, text in scenario.corrections],
-                          expected_success=scenario.expect_success)
+                          expected_success=scenario.expect_success, family=scenario.family or scenario.category)
 
 
 def judge(scenario: Scenario, result: ScenarioResult, before: Dict[str, Any], after: Optional[Dict[str, Any]]

@@ -2,6 +2,7 @@
 
     name: arm_put_red_in_bowl        # unique in a suite
     category: paraphrases            # one of CATEGORIES
+    family: place                    # optional; the phrase family of a generated scenario (default: category)
     description: ...                 # optional
     scene: {embodiment: arm, seed: 0, objects: [...]}   # inline, the DESIGN.md scene-file format
     instruction: put the red cube in the blue bowl
@@ -30,7 +31,7 @@ from skill_stack.sim.scene_file import SceneFileError, SceneSpec, parse_scene, r
 CATEGORIES = ('paraphrases', 'distractors', 'multi_step', 'relations', 'corrections', 'impossible')
 DEFAULT_TIMEOUT_S = 120.0
 MAX_TIMEOUT_S = 1800.0
-_FIELDS = {'name', 'category', 'description', 'scene', 'instruction', 'corrections', 'timeout', 'expect'}
+_FIELDS = {'name', 'category', 'family', 'description', 'scene', 'instruction', 'corrections', 'timeout', 'expect'}
 _REQUIRED = ('name', 'category', 'scene', 'instruction', 'expect')
 _NAME = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]*$')
 
@@ -60,6 +61,8 @@ class Scenario:
     conditions: Tuple[Condition, ...]
     source: str
     description: str = ''
+    family: str = ''  # the phrase family (eval/generate.py); the category when not said
+    raw_conditions: Tuple[Any, ...] = ()  # as written, for writing the scenario out again
 
     @property
     def embodiment(self) -> str:
@@ -96,6 +99,9 @@ def parse_scenario(data: Any, source: str = '<string>') -> Scenario:
     description = data.get('description', '')
     if not isinstance(description, str):
         raise ScenarioError(source, f'expected text, got {_kind(description)}', 'description')
+    family = data.get('family', category)
+    if not isinstance(family, str) or not _NAME.match(family):
+        raise ScenarioError(source, f"expected a name of letters, digits, '_', '-', '.', got {family!r}", 'family')
     try:
         scene = parse_scene(data['scene'], source=source)
     except SceneFileError as err:
@@ -134,7 +140,8 @@ def parse_scenario(data: Any, source: str = '<string>') -> Scenario:
                                         "'unchanged: all' condition (it fails cleanly: nothing moves)", 'expect')
     return Scenario(name=name, category=category, scene=scene, scene_data=data['scene'], instruction=instruction,
                     corrections=corrections, timeout_s=timeout, expect_success=expect['success'],
-                    conditions=tuple(conditions), source=source, description=description)
+                    conditions=tuple(conditions), source=source, description=description, family=family,
+                    raw_conditions=tuple(raw_conditions))
 
 
 def _corrections(raw: Any, timeout: float, source: str) -> Tuple[Tuple[float, str], ...]:
@@ -199,9 +206,28 @@ def load_suite(paths: Iterable[str | Path]) -> List[Scenario]:
 
 
 def select(scenarios: Sequence[Scenario], embodiments: Sequence[str] = (), categories: Sequence[str] = (),
-           match: str = '') -> List[Scenario]:
-    """The scenarios of the given embodiments and categories (all when empty) whose name contains ``match``."""
+           match: str = '', families: Sequence[str] = ()) -> List[Scenario]:
+    """The scenarios of the given embodiments, categories and families (all when empty) whose name contains
+    ``match``."""
     return [s for s in scenarios
             if (not embodiments or s.embodiment in embodiments)
             and (not categories or s.category in categories)
+            and (not families or s.family in families)
             and match.lower() in s.name.lower()]
+
+
+def write_scenarios(scenarios: Iterable[Scenario], directory: Path) -> List[Path]:
+    """Each scenario as its own file under ``directory`` (generated ones, so any can be run again alone)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for s in scenarios:
+        data: Dict[str, Any] = {'name': s.name, 'category': s.category, 'family': s.family,
+                                'description': s.description, 'scene': s.scene_data, 'instruction': s.instruction}
+        if s.corrections:
+            data['corrections'] = [{'at': at, 'text': text} for at, text in s.corrections]
+        data['timeout'] = s.timeout_s
+        data['expect'] = {'success': s.expect_success, 'conditions': list(s.raw_conditions)}
+        path = directory / f'{s.name}.yaml'
+        path.write_text(yaml.safe_dump(data, sort_keys=False), encoding='utf-8')
+        paths.append(path)
+    return paths
