@@ -10,7 +10,8 @@ import pytest
 
 from skill_stack.drivers.quadrotor import QuadrotorConfig, QuadrotorDriver
 from skill_stack.drivers.quadrotor_sim import SimQuadrotorBackend, make_sim_backend
-from skill_stack.sim.scene_file import parse_scene
+from skill_stack.eval.conditions import evaluate, parse_condition
+from skill_stack.sim.scene_file import PAD_THICKNESS, parse_scene
 from skill_stack.sim.world import World
 
 SCENE = Path(__file__).resolve().parents[2] / "config" / "scenes" / "quadrotor_pads.yaml"
@@ -84,3 +85,44 @@ def test_disconnect_in_the_air_lands_and_reset_powers_down(world):
     assert state.landed
     assert not state.armed
     assert state.stamp == 0.0
+
+
+def _home_pad_scene(position, radius):
+    return parse_scene({"embodiment": "quadrotor", "objects": [
+        {"name": "home", "shape": "pad", "color": "green", "size": [radius], "position": position}]})
+
+
+# Under two legs only, the vehicle leans by the pad's thickness over the legs' 8 cm spacing (urdf/quadrotor.urdf).
+@pytest.mark.parametrize(("position", "radius", "tilt"), [([0.0, 0.0], 0.3, 0.0),
+                                                          ([0.1, 0.0], 0.08, math.atan(PAD_THICKNESS / 0.08))],
+                         ids=["under-all-legs", "under-two-legs"])
+def test_the_vehicle_rests_on_its_home_pad_takes_off_and_lands_back(position, radius, tilt):
+    """A pad under the take-off point lifts the start by its thickness (or tilts it, under two legs only);
+    the vehicle stands still on it, takes off from it and lands back on it, as the eval's landed_on judges."""
+    with World(parse_scene({"embodiment": "quadrotor"})) as bare:
+        ground_z = bare.odometry()["position"][2]
+    scene = _home_pad_scene(position, radius)
+    with World(scene) as world:
+        start = world.ground_truth()
+        world.step(500)  # a second untouched: at rest, not sinking through the pad
+        odometry = world.odometry()
+        assert odometry["position"][2] == pytest.approx(start["robots"]["quadrotor"]["position"][2], abs=1e-4)
+        assert float(np.abs(world.data.qvel).max()) < 1e-3
+        assert min(contact.dist for contact in world.data.contact[:world.data.ncon]) > -0.001
+        assert 2.0 * math.acos(min(1.0, abs(odometry["quaternion"][0]))) == pytest.approx(tilt, abs=0.005)
+        if tilt == 0.0:
+            assert odometry["position"][2] == pytest.approx(ground_z + PAD_THICKNESS, abs=5e-4)
+
+        backend = SimQuadrotorBackend(world)
+        backend.connect()
+        backend.arm()
+        backend.write_position_setpoint(np.array([*position, 1.0]), 0.0)
+        backend.advance(5.0)
+        assert not backend.read().landed
+        assert backend.read().position[2] == pytest.approx(1.0, abs=0.05)
+        backend.land()
+        backend.advance(6.0)
+        assert backend.read().landed
+        assert not backend.read().armed
+        [check] = evaluate([parse_condition({"landed_on": {"pad": "home"}}, scene, "c")], start, world.ground_truth())
+        assert check.ok, check.detail

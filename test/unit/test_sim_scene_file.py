@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from skill_stack.sim.footprint import Circle, Rectangle, overlaps
+from skill_stack.sim.footprint import Circle, Rectangle, overlaps, within
 from skill_stack.sim.scene_file import COLORS, ObjectSpec, SceneFileError, load_scene, parse_scene
 
 SCENES = Path(__file__).resolve().parents[2] / "config" / "scenes"
@@ -188,30 +188,66 @@ def test_bowl_overlapping_a_box(tmp_path):
     assert "overlaps object 'red_cube'" in message
 
 
-@pytest.mark.parametrize("position", [[0.1, 0.05], [0.7, 0.1], [-0.3, 0.3]], ids=["too-close", "too-far", "behind"])
-def test_arm_position_out_of_reach(tmp_path, position):
-    message = _bad(tmp_path, _with(0, position=position))
+@pytest.mark.parametrize("position", [[0.12, 0.05], [0.9, 0.6], [-0.3, 0.3]], ids=["near-base", "far", "behind"])
+def test_arm_objects_out_of_reach_are_part_of_the_world(position):
+    """Only the skills judge reach: a distractor no task touches may lie anywhere on the table."""
+    scene = parse_scene(_with(0, position=position))
+    assert scene.object("red_cube").position == tuple(position)
+
+
+@pytest.mark.parametrize("position", [[1.2, 0.0], [0.5, -0.9], [0.94, 0.0]], ids=["beyond", "beside", "overhanging"])
+def test_arm_object_off_the_table_is_refused(tmp_path, position):
+    message = _bad(tmp_path, _with(0, position=position, yaw=0.0))
     assert "object #0 'red_cube'" in message
     assert "field 'position'" in message
+    assert "off the table top (x -0.35..0.95 m, y -0.8..0.8 m)" in message
 
 
-def test_hand_position_outside_wrist_travel(tmp_path):
-    data = _with(0, position=[0.05, 0.35])
+@pytest.mark.parametrize(("shape", "size"), [("box", [0.04, 0.04, 0.04]), ("pad", [0.05])])
+def test_object_inside_the_arm_base_is_refused(tmp_path, shape, size):
+    message = _bad(tmp_path, _with(0, shape=shape, size=size, position=[0.08, 0.0]))
+    assert "object #0 'red_cube'" in message
+    assert "field 'position'" in message
+    assert "overlaps the arm's base" in message
+
+
+def test_hand_objects_lie_anywhere_on_its_table(tmp_path):
+    data = _with(0, position=[0.05, 0.35])  # beyond the wrist's travel, still on the table
     data["embodiment"] = "hand"
     data["objects"].pop()
+    assert parse_scene(copy.deepcopy(data)).object("red_cube").position == (0.05, 0.35)
+    data["objects"][0]["position"] = [0.05, 0.45]
     message = _bad(tmp_path, data)
     assert "object #0 'red_cube'" in message
     assert "field 'position'" in message
-    assert "wrist" in message
+    assert "off the table top" in message
 
 
-@pytest.mark.parametrize("position", [[12.0, 0.0], [0.1, 0.0]], ids=["outside-field", "on-take-off-point"])
-def test_quadrotor_position_outside_field(tmp_path, position):
-    data = {"embodiment": "quadrotor",
-            "objects": [{"name": "green_pad", "shape": "pad", "color": "green", "size": [0.3], "position": position}]}
-    message = _bad(tmp_path, data)
-    assert "object #0 'green_pad'" in message
+def _pad(position: list[float], shape: str = "pad", size: tuple[float, ...] = (0.3,)) -> dict:
+    return {"name": "home", "shape": shape, "color": "green", "size": list(size), "position": position}
+
+
+@pytest.mark.parametrize("position", [[0.0, 0.0], [0.1, 0.0], [0.4, 0.2]], ids=["centred", "off-centre", "edge"])
+def test_a_pad_under_the_quadrotor_is_its_home_pad(position):
+    scene = parse_scene({"embodiment": "quadrotor", "objects": [_pad(position)]})
+    assert scene.object("home").position == tuple(position)
+
+
+@pytest.mark.parametrize(("shape", "size"), [("box", (0.2, 0.2, 0.01)), ("cylinder", (0.1, 0.3)),
+                                             ("bowl", (0.1, 0.05))])
+def test_anything_but_a_pad_under_the_quadrotor_is_refused(tmp_path, shape, size):
+    message = _bad(tmp_path, {"embodiment": "quadrotor", "objects": [_pad([0.1, 0.0], shape, size)]})
+    assert "object #0 'home'" in message
     assert "field 'position'" in message
+    assert "overlaps the quadrotor" in message
+    assert "only a pad may lie under it" in message
+
+
+def test_quadrotor_object_off_the_field_is_refused(tmp_path):
+    message = _bad(tmp_path, {"embodiment": "quadrotor", "objects": [_pad([12.0, 0.0])]})
+    assert "object #0 'home'" in message
+    assert "field 'position'" in message
+    assert "off the flying field" in message
 
 
 def test_bad_seed(tmp_path):
@@ -243,3 +279,12 @@ def test_rotated_boxes_overlap_only_when_they_really_do():
     # A circle near a box corner: inside the bounding square but clear of the corner.
     assert not overlaps(Rectangle(0.0, 0.0, 0.05, 0.05, 0.0), Circle(0.07, 0.07, 0.025))
     assert overlaps(Rectangle(0.0, 0.0, 0.05, 0.05, 0.0), Circle(0.07, 0.0, 0.025))
+
+
+def test_within_needs_the_whole_outline_inside():
+    table = Rectangle(0.0, 0.0, 0.5, 0.5, 0.0)
+    assert within(Circle(0.45, 0.0, 0.05), table)  # touching the edge
+    assert not within(Circle(0.46, 0.0, 0.05), table)
+    # A 0.1 m square at x = 0.44 fits aligned, but turned 45 degrees its corner reaches 0.51.
+    assert within(Rectangle(0.44, 0.0, 0.05, 0.05, 0.0), table)
+    assert not within(Rectangle(0.44, 0.0, 0.05, 0.05, math.pi / 4), table)

@@ -13,8 +13,10 @@ import pytest
 
 from skill_stack.sim import robots
 from skill_stack.sim.objects import body_name
-from skill_stack.sim.scene_file import load_scene, parse_scene
+from skill_stack.sim.scene_file import SceneSpec, load_scene, parse_scene
 from skill_stack.sim.world import World
+from skill_stack.skills.arm import REACH_RADIUS
+from skill_stack.skills.hand import PALM_HIGH
 
 SCENES = Path(__file__).resolve().parents[2] / "config" / "scenes"
 
@@ -38,9 +40,17 @@ def _tilt(quaternion: np.ndarray) -> float:
     return float(np.arccos(np.clip(matrix[8], -1.0, 1.0)))
 
 
-@pytest.mark.parametrize("scene", ["arm_blocks", "hand_cube", "quadrotor_pads"])
+# Out of the arm's reach but on its table: by the base, at a far corner, behind it.
+OUT_OF_REACH = parse_scene({"embodiment": "arm", "objects": [
+    {"name": "by_base", "shape": "box", "color": "red", "size": [0.04, 0.04, 0.04], "position": [0.12, 0.05]},
+    {"name": "far", "shape": "cylinder", "color": "blue", "size": [0.03, 0.06], "position": [0.9, 0.7]},
+    {"name": "behind", "shape": "sphere", "color": "green", "size": [0.02], "position": [-0.3, -0.6]}]})
+
+
+@pytest.mark.parametrize("scene", ["arm_blocks", "hand_cube", "quadrotor_pads", OUT_OF_REACH],
+                         ids=["arm_blocks", "hand_cube", "quadrotor_pads", "arm_out_of_reach"])
 def test_objects_rest_on_the_surface_where_the_file_put_them(scene):
-    with World(SCENES / f"{scene}.yaml") as world:
+    with World(scene if isinstance(scene, SceneSpec) else SCENES / f"{scene}.yaml") as world:
         assert world.time == 0.0
         truth = world.ground_truth()["objects"]
         for obj in world.scene.objects:
@@ -53,6 +63,26 @@ def test_objects_rest_on_the_surface_where_the_file_put_them(scene):
         for obj in world.scene.objects:
             assert world.ground_truth()["objects"][obj.name]["position"][2] == pytest.approx(obj.height / 2.0,
                                                                                             abs=0.002)
+
+
+@pytest.mark.parametrize("embodiment", ["arm", "hand"])
+def test_the_fixed_camera_sees_all_the_robot_can_reach(embodiment):
+    """Scenes may put objects where the camera does not look (they go unseen); never where the robot works."""
+    if embodiment == "arm":  # the top-down reach (skills/arm.py), a half ring in front of the base
+        low, high = REACH_RADIUS
+        reach = [(r * np.cos(a), r * np.sin(a)) for r in (low, high) for a in np.linspace(-np.pi / 2, np.pi / 2, 13)]
+    else:  # the wrist's travel (skills/hand.py)
+        reach = [(sx * PALM_HIGH[0], sy * PALM_HIGH[1]) for sx in (-1, 1) for sy in (-1, 1)]
+    with World(parse_scene({"embodiment": embodiment})) as world:
+        fx, fy, cx, cy, width, height = world.camera_intrinsics()
+        position, quaternion = world.camera_pose()
+        rotation = np.zeros(9)
+        mujoco.mju_quat2Mat(rotation, quaternion)
+        for x, y in reach:
+            local = rotation.reshape(3, 3).T @ (np.array([x, y, 0.0]) - position)
+            u, v = fx * local[0] / local[2] + cx, fy * local[1] / local[2] + cy
+            assert 0 <= u < width, (x, y)
+            assert 0 <= v < height, (x, y)
 
 
 def test_bowl_is_a_container(arm_world):

@@ -1,4 +1,5 @@
-"""Object footprints on the support surface, to refuse scenes whose objects would start inside each other."""
+"""Object footprints on the support surface: to refuse objects that would start inside each other,
+inside the robot or off the surface."""
 
 from __future__ import annotations
 
@@ -38,6 +39,7 @@ class Rectangle:
 
 
 Footprint = Circle | Rectangle
+_ROUNDING = 1e-9  # metres: an edge written in decimal must not fall a float's width outside
 
 
 def footprint(obj: ObjectSpec) -> Footprint:
@@ -59,6 +61,19 @@ def overlaps(a: Footprint, b: Footprint) -> bool:
     nearest_x = max(-rect.half_x, min(rect.half_x, lx))
     nearest_y = max(-rect.half_y, min(rect.half_y, ly))
     return math.hypot(lx - nearest_x, ly - nearest_y) < circle.radius
+
+
+def within(shape: Footprint, area: Rectangle) -> bool:
+    """True when the outline lies wholly inside `area` (touching its edge, to rounding, counts as inside)."""
+    half_x, half_y = area.half_x + _ROUNDING, area.half_y + _ROUNDING
+    if isinstance(shape, Circle):
+        lx, ly = area.to_local(shape.x, shape.y)
+        return abs(lx) + shape.radius <= half_x and abs(ly) + shape.radius <= half_y
+    (ux, uy), (vx, vy) = shape.axes()
+    corners = ((shape.x + sx * shape.half_x * ux + sy * shape.half_y * vx,
+                shape.y + sx * shape.half_x * uy + sy * shape.half_y * vy) for sx in (-1, 1) for sy in (-1, 1))
+    return all(abs(lx) <= half_x and abs(ly) <= half_y
+               for lx, ly in (area.to_local(x, y) for x, y in corners))
 
 
 def _rectangles_overlap(a: Rectangle, b: Rectangle) -> bool:

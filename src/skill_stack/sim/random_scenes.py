@@ -1,7 +1,7 @@
 """Seeded random scenes for benchmarks and tests: random shapes, colours, sizes, positions and yaws.
 
-Every scene goes through `parse_scene`, so it obeys the scene contract (reach,
-no overlaps with the robot or between objects) exactly as a hand-written file
+Every scene goes through `parse_scene`, so it obeys the scene contract (on the
+table, clear of the robot and of each other) exactly as a hand-written file
 would; an object that does not fit is re-drawn, never bent into place.
 The same seed always gives the same scenes.
 """
@@ -30,7 +30,8 @@ class Region:
     half_square: float | None = None  # if set, |x| and |y| at most this instead
 
 
-# Inside each embodiment's workspace (sim/workspace.py) and in view of its fixed camera (sim/stage.py).
+# Within the robot's reach (the arm's top-down reach, the hand's wrist travel), though scenes may hold
+# objects beyond it, and in view of its fixed camera (sim/stage.py).
 REGIONS = {
     "arm": Region(min_radius=0.25, max_radius=0.62, max_angle=math.radians(60.0)),
     "hand": Region(half_square=0.18),

@@ -15,7 +15,7 @@ from typing import Any, Callable
 import yaml
 
 from skill_stack.sim.footprint import footprint, overlaps
-from skill_stack.sim.workspace import ROBOT_FOOTPRINTS, reach_problem
+from skill_stack.sim.workspace import placement_problem
 
 EMBODIMENTS = ("arm", "hand", "quadrotor")
 SHAPES = ("box", "cylinder", "sphere", "bowl", "pad")
@@ -152,13 +152,9 @@ def parse_scene(data: Any, source: str = "<string>") -> SceneSpec:
         for other in objects:
             if other.name == obj.name:
                 raise SceneFileError(source, "duplicate name, names must be unique", _label(obj.name, index), "name")
-        problem = reach_problem(embodiment, obj.position)
+        problem = placement_problem(embodiment, obj)
         if problem:
             raise SceneFileError(source, problem, _label(obj.name, index), "position")
-        robot = ROBOT_FOOTPRINTS.get(embodiment)
-        if robot is not None and overlaps(footprint(obj), robot):
-            raise SceneFileError(source, f"footprint overlaps the {embodiment} itself", _label(obj.name, index),
-                                 "position")
         for other in objects:
             if overlaps(footprint(obj), footprint(other)):
                 raise SceneFileError(source, f"footprint overlaps object '{other.name}'",

@@ -10,6 +10,8 @@ from __future__ import annotations
 import mujoco
 import numpy as np
 
+from skill_stack.sim.workspace import TABLES
+
 CAMERA = "camera"
 IMAGE_WIDTH = 640
 IMAGE_HEIGHT = 480
@@ -23,8 +25,6 @@ CLIP_NEAR = 0.01
 TABLE_HEIGHT = 0.75
 TABLE_THICKNESS = 0.04
 TABLE_RGBA = [0.55, 0.55, 0.57, 1.0]  # neutral grey, so no object colour blends in
-# Table tops, (x centre, half x, half y): the arm's covers its reach, the hand's its wrist travel.
-TABLES = {"arm": (0.3, 0.65, 0.8), "hand": (0.05, 0.4, 0.4)}
 # Fixed cameras, (position, point looked at), in front of the workspace looking back at the robot.
 FIXED_CAMERAS = {
     "arm": ((1.25, 0.0, 1.0), (0.3, 0.0, 0.1)),

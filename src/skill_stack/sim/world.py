@@ -28,7 +28,7 @@ TIMESTEP = 0.002  # 500 Hz physics
 SETTLED_KEY = "settled"
 SETTLE_MAX_TIME = 3.0  # s of simulated time before giving up on objects coming to rest
 SETTLE_SPEED = 0.005  # m/s or rad/s under which a free body counts as resting
-QUADROTOR_START_HEIGHT = 0.1  # body origin above the ground before it drops onto its legs
+QUADROTOR_START_HEIGHT = 0.1  # body origin above the ground before it drops onto its legs (or its home pad)
 QUADROTOR_CAMERA_OFFSET = (0.0, 0.0, -0.022)  # under the body, clear of the legs' view
 
 

@@ -31,6 +31,7 @@ from skill_stack.drivers.quadrotor import QuadrotorConfig, QuadrotorDriver, load
 from skill_stack.drivers.quadrotor_sim import SimQuadrotorBackend, make_sim_backend
 from skill_stack.drivers.safety import CommandError
 from skill_stack.sim.scene_file import COLORS, SceneFileError, SceneSpec, parse_scene
+from skill_stack.sim.workspace import ROBOT_FOOTPRINTS
 from skill_stack.skills.base import QuadrotorCommand, RobotObservation
 from skill_stack.skills.quadrotor import quadrotor_observation, rotation_matrix
 from skill_stack.skills.sim_env import SimEnv
@@ -221,12 +222,17 @@ class QuadrotorEnv(SimEnv):
 
 
 def _add_pad(rng: np.random.Generator, pads: List[Dict[str, Any]], color: str, draw, attempts: int = 50) -> bool:
-    """A pad of ``color`` at a drawn position, clear of the other pads and the take-off point."""
+    """A pad of ``color`` at a drawn position, clear of the other pads and the take-off point.
+
+    Scenes may put a home pad under the vehicle; task scenes keep the take-off point bare.
+    """
     radius = round(float(rng.uniform(*PAD_RADIUS)), 3)
     for _ in range(attempts):
         xy = draw()
         pad = {'name': f'{color}_pad', 'shape': 'pad', 'color': color, 'size': [radius],
                'position': [round(float(xy[0]), 3), round(float(xy[1]), 3)]}
+        if math.hypot(*pad['position']) < radius + ROBOT_FOOTPRINTS['quadrotor'].radius:
+            continue
         if any(math.hypot(xy[0] - p['position'][0], xy[1] - p['position'][1]) < radius + p['size'][0] + 0.2
                for p in pads):
             continue
