@@ -199,8 +199,8 @@ def test_pronouns_and_there_refer_back():
     assert calls(plan('pick up the ball and drop it into the blue bowl'))[1] == (
         'place', {'object': 'obj_2', 'target': 'obj_3'})
     assert 'no place was named' in plan('pick up the ball and put it there').reason
-    # "next to" is a relation, not where place puts things: refused rather than read as "to the red cube".
-    assert not plan('move the ball next to the red cube').ok
+    # "next to" is where beside the cube, not "to the red cube": a table spot, not a place on the cube.
+    assert 'point' in calls(plan('move the ball next to the red cube'))[1][1]
 
 
 def test_everything_means_every_other_object():

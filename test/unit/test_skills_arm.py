@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from skill_stack.perception.types import PerceivedScene
+from skill_stack.sim.scene_file import parse_scene
 from skill_stack.skills.arm import (
     GRIPPER_OPEN,
     MAX_STEP,
@@ -51,7 +52,9 @@ def test_every_arm_skill_describes_itself():
 @pytest.mark.parametrize(('skill', 'args', 'message'), [
     (PickSkill(), {}, "missing argument 'object'"),
     (PickSkill(), {'object': 'red_cube', 'speed': 1}, 'unknown argument'),
-    (PlaceSkill(), {'object': 'red_cube'}, "missing argument 'target'"),
+    (PlaceSkill(), {'object': 'red_cube'}, "exactly one of 'target' and 'point'"),
+    (PlaceSkill(), {'object': 'red_cube', 'target': 'blue_bowl', 'point': [0.4, 0, 0]},
+     "exactly one of 'target' and 'point'"),
     (PushSkill(), {'object': 'red_cube', 'direction': 0.0, 'distance': 0.5}, 'above the maximum'),
     (PushSkill(), {'object': 'red_cube', 'direction': 270.0, 'distance': 0.1}, 'above the maximum'),
     (PushSkill(), {'object': 'red_cube', 'direction': 'left', 'distance': 0.1}, 'finite number'),
@@ -90,6 +93,31 @@ def test_place_rejects_an_object_that_is_not_held(scene):
         PlaceSkill().targets({'object': 'red_cube', 'target': 'blue_bowl'}, scene, robot_at((0.45, 0.05, 0.02)))
 
 
+def test_place_at_a_table_point_releases_just_above_the_table(scene):
+    place = PlaceSkill()
+    args = place.validate({'object': 'red_cube', 'point': [0.42, 0.15, 0.0]})
+    holding = robot_at((0.45, 0.05, 0.05), width=0.04)
+    targets = place.targets(args, scene, holding)
+    assert targets['container'][0] == 0.0
+    assert targets['place'].tolist() == [0.42, 0.15, 0.0]
+    # The cube's bottom (5 cm below the gripper) just over the table surface.
+    assert place.release_height(targets) == pytest.approx(0.05 + 0.012)
+    observation = place.observation(holding, targets, args)
+    assert observation.shape == (place.obs_dim,)
+    assert np.all(np.isfinite(observation))
+    with pytest.raises(SkillArgumentError, match='out of reach'):
+        place.targets(place.validate({'object': 'red_cube', 'point': [0.25, 0.0, 0.0]}), scene, holding)
+
+
+def test_a_table_point_is_feasible_only_when_free_and_in_reach(scene):
+    place = PlaceSkill()
+    assert place.feasibility({'object': 'red_cube', 'point': [0.42, 0.15, 0.0]}, scene)[0] > 0.5
+    taken, why = place.feasibility({'object': 'red_cube', 'point': [0.45, -0.12, 0.0]}, scene)
+    assert taken == 0.0
+    assert 'blue_bowl' in why
+    assert place.feasibility({'object': 'red_cube', 'point': [0.2, 0.0, 0.0]}, scene)[0] == 0.0
+
+
 def test_objects_are_found_by_phrase(scene):
     targets = PickSkill().targets({'object': 'red box'}, scene, robot_at())
     assert np.allclose(targets['grasp'][:2], [0.45, 0.05])
@@ -120,6 +148,28 @@ def test_feasibility_follows_affordances(scene):
     assert push.feasibility({'object': 'green_pad', 'direction': 0, 'distance': 0.1}, scene)[0] == 0.0
     assert reach.feasibility({'point': [0.45, 0.0, 0.2]}, scene)[0] == 1.0
     assert reach.feasibility({'point': [0.9, 0.0, 0.2]}, scene)[0] == 0.0
+
+
+@pytest.mark.parametrize(('position', 'distance'), [([0.85, 0.3], 0.901), ([0.12, 0.05], 0.130)],
+                         ids=['far', 'by-the-base'])
+def test_a_scene_object_out_of_reach_fails_its_task_naming_distance_and_reach(position, distance):
+    """The scene contract accepts objects anywhere on the table; the skill refuses a task on one out of
+    reach, in the planner's feasibility and again before its first command, naming distance and reach."""
+    spec = parse_scene({'embodiment': 'arm', 'objects': [
+        {'name': 'cube', 'shape': 'box', 'color': 'yellow', 'size': [0.04] * 3, 'position': position}]})
+    cube = spec.object('cube')
+    scene = PerceivedScene(objects=[perceived(cube.name, 'box', [*cube.position, 0.02], cube.size, color='yellow')])
+    pick, push = (PickSkill(), {'object': 'cube'}), (PushSkill(), {'object': 'cube', 'direction': 0.0,
+                                                                   'distance': 0.1})
+    for skill, args in (pick, push):
+        score, why = skill.feasibility(args, scene)
+        assert score == 0.0
+        assert f'out of reach ({distance:.3f} m from the arm base; a top-down gripper reaches 0.20..0.62 m' in why
+    # At the grasp height the nearest reach is farther; push names its first point out of reach.
+    for (skill, args), where in ((pick, f'{distance:.3f}'), (push, r'0\.\d{3}')):
+        with pytest.raises(SkillArgumentError, match=rf'out of reach \({where} m from the arm base; '
+                                                     r'a top-down gripper reaches 0\.36\.\.0\.62 m'):
+            skill.targets(skill.validate(args), scene, robot_at())
 
 
 def test_command_clips_the_step_and_keeps_the_gripper_down(scene):

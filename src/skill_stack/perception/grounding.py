@@ -91,13 +91,13 @@ def _rotation(obj: PerceivedObject) -> np.ndarray:
                      [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)]])
 
 
-def _half_extent_along(obj: PerceivedObject, direction: np.ndarray) -> float:
+def half_extent_along(obj: PerceivedObject, direction: np.ndarray) -> float:
     """Half the object's size along a world direction (support function of its oriented box)."""
     extent = np.abs(np.asarray(obj.extent, dtype=float))
     return float(0.5 * np.sum(np.abs(_rotation(obj).T @ direction) * extent))
 
 
-def _radius(obj: PerceivedObject) -> float:
+def footprint_radius(obj: PerceivedObject) -> float:
     extent = np.abs(np.asarray(obj.extent, dtype=float))
     return 0.5 * float(max(extent[0], extent[1]))
 
@@ -107,12 +107,12 @@ def _volume(obj: PerceivedObject) -> float:
 
 
 def _height(obj: PerceivedObject) -> float:
-    return max(2 * _half_extent_along(obj, np.array([0.0, 0.0, 1.0])), 1e-4)
+    return max(2 * half_extent_along(obj, np.array([0.0, 0.0, 1.0])), 1e-4)
 
 
 def _gap(a: PerceivedObject, b: PerceivedObject) -> float:
     """Distance between the objects' footprints, approximated by circles (negative when they overlap)."""
-    return float(np.linalg.norm(_xy(a) - _xy(b))) - _radius(a) - _radius(b)
+    return float(np.linalg.norm(_xy(a) - _xy(b))) - footprint_radius(a) - footprint_radius(b)
 
 
 def describe(obj: PerceivedObject) -> str:
@@ -133,7 +133,7 @@ def _derived_keypoint(obj: PerceivedObject, name: str) -> Keypoint:
     if name == 'center':
         return Keypoint(name=name, position=center.copy(), confidence=DERIVED_PART_FACTOR * obj.confidence)
     axis = np.array(_PART_AXES[name])
-    position = center + axis * _half_extent_along(obj, axis)
+    position = center + axis * half_extent_along(obj, axis)
     return Keypoint(name=name, position=position, confidence=DERIVED_PART_FACTOR * obj.confidence)
 
 
@@ -326,11 +326,12 @@ class _Evaluator:
             return 1.0 if gap >= FAR_GAP else 0.0
         dz = float(obj.position[2] - landmark.position[2])
         if kind == 'above':
-            return 1.0 if dz > 0.005 and distance <= _radius(landmark) + 0.5 * _radius(obj) else 0.0
+            return 1.0 if dz > 0.005 and distance <= footprint_radius(landmark) + 0.5 * footprint_radius(obj) else 0.0
         if kind == 'below':
-            return 1.0 if dz < -0.005 and distance <= _radius(obj) + 0.5 * _radius(landmark) else 0.0
+            return 1.0 if dz < -0.005 and distance <= footprint_radius(obj) + 0.5 * footprint_radius(landmark) else 0.0
         if kind == 'in':
-            inside = distance <= max(_radius(landmark) - 0.25 * _radius(obj), 0.5 * _radius(landmark))
+            radius = footprint_radius(landmark)
+            inside = distance <= max(radius - 0.25 * footprint_radius(obj), 0.5 * radius)
             return 1.0 if inside and abs(dz) <= _height(landmark) else 0.0
         return 0.0
 

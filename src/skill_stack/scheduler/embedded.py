@@ -11,10 +11,14 @@ direction phrase, choices from words or the part named.  Pronouns ("it",
 "them", "there") refer to the previous clause; a clause without a verb repeats
 the previous one.  Plural phrases expand to one step per object, in an order
 that keeps the steps out of each other's way; "stack" puts each object on the
-previous one, biggest at the bottom.  When a phrase is ambiguous the skills'
+previous one, biggest at the bottom.  "Put X next to / left of / behind Y"
+places X at a free table point beside Y and "push X towards / away from Y"
+pushes along the line between them (``relative``); a put's destination "it"
+is the last object named that is not the one moved.  When a phrase is ambiguous the skills'
 feasibility decides if one candidate is clearly better (SayCan), else the plan
 fails with grounding's question.  ``planning.finalize`` then inserts implicit
 steps (pick before place, take_off before fly_to) and scores every step.
+A failure ends with instructions that would work in this scene (``examples``).
 """
 
 from __future__ import annotations
@@ -26,12 +30,14 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from skill_stack.perception.grounding import describe, footprint_radius
 from skill_stack.perception.language import parse as parse_phrase
 from skill_stack.perception.types import PerceivedObject, PerceivedScene
 from skill_stack.scheduler import lexicon as lx
-from skill_stack.scheduler.binding import ref_of
+from skill_stack.scheduler.binding import find, ref_of
 from skill_stack.scheduler.catalog import SkillCatalog, clear_winner, rank
 from skill_stack.scheduler.effects import effect
+from skill_stack.scheduler.examples import suggestion
 from skill_stack.scheduler.instruction import Clause, parse_instruction
 from skill_stack.scheduler.plan import PlanResult, RobotState, Step
 from skill_stack.scheduler.planning import (
@@ -43,9 +49,11 @@ from skill_stack.scheduler.planning import (
     finalize,
     skill_list,
 )
-from skill_stack.scheduler.references import EMPTY, Ref, Resolver
-from skill_stack.scheduler.slots import Unplannable, direction_arg, fill
+from skill_stack.scheduler.references import EMPTY, HOLDS_AT, Ref, Resolver
+from skill_stack.scheduler.relative import GAP, push_along, spots_beside
+from skill_stack.scheduler.slots import MOVE_SIZES, Unplannable, direction_arg, fill
 
+SUGGESTED = ('say e.g.', 'try e.g.')  # a failure message that already shows a way to say it
 IGNORED_WORD_FACTOR = 0.9  # confidence kept per word before the verb the grammar did not know
 # Prepositions that make "take X to Y" a put; "take the cube on the pad" only locates the cube.
 DIRECTIONAL = tuple(tuple(p.split()) for p in ('into', 'in to', 'onto', 'on to', 'to', 'towards', 'toward',
@@ -73,6 +81,13 @@ class EmbeddedPlanner:
         catalog, state = SkillCatalog.of(skills), as_state(robot)
         if not catalog.names(state.embodiment):
             return PlanResult.failure(f'no skills for a robot of embodiment {state.embodiment!r}', self.name)
+        result = self._plan(instruction, scene, catalog, state)
+        if not result.ok and not any(hint in result.reason for hint in SUGGESTED):
+            tip = suggestion(scene, catalog, state.embodiment)
+            result = replace(result, reason=f'{result.reason.rstrip(". ")}; {tip}' if tip else result.reason)
+        return result
+
+    def _plan(self, instruction: str, scene: PerceivedScene, catalog: SkillCatalog, state: RobotState) -> PlanResult:
         job = _Job(instruction, scene, catalog, state)
         try:
             steps = job.run()
@@ -145,6 +160,8 @@ class _Job:
             self.notes.append(f'ignored the words: {" ".join(clause.ignored)}')
         if concept in ('acquire', 'move', 'put', 'stack'):
             self._placing(concept, clause, confidence, elliptical)
+        elif concept == 'push' and clause.direction is None and self._push_relative(clause, confidence):
+            return
         else:
             self._simple(self._skill(concept), clause, confidence)
 
@@ -156,33 +173,51 @@ class _Job:
         pair = None
         if put is not None:
             prepositions = DIRECTIONAL if concept == 'acquire' else lx.PUT_PREPOSITIONS
-            pair = self._best(clause, prepositions, need_destination=True)
+            found, score = self._ranked(clause, prepositions, need_destination=True)
+            pair = found[:2] if found is not None else None
+            beside, beside_score = self._ranked(clause, lx.BESIDE, True) if concept in ('move', 'put') else (None, -1)
+            side_part = found is not None and found[1].part in ('left', 'right', 'front', 'back')
+            if beside is not None and beside[1].status != 'no_match' and (
+                    beside_score > score or (beside_score == score and side_part)):
+                return self._put_beside(put, *beside, clause, confidence)  # "on the left of the bowl": beside it
             if pair is None and elliptical and self.resolve.last_destination is not None and concept != 'acquire':
                 pair = (self.resolve(' '.join(clause.body)), self.resolve.last_destination)
         if concept == 'stack':
             theme, destination = pair or (self.resolve(' '.join(clause.body)), EMPTY)
             return self._stack(put, theme, destination, clause, confidence)
-        if pair is not None and (concept != 'acquire' or pair[1].status in ('matched', 'ambiguous')):
+        placeable = pair is not None and pair[1].status in ('matched', 'ambiguous')
+        if concept == 'move' and not placeable and push is not None and self._push_relative(clause, confidence):
+            return None  # "move the cube towards the bowl"
+        if pair is not None and (concept != 'acquire' or placeable):
             return self._put(put, pair[0], pair[1], clause, confidence)
         if concept == 'acquire':
             return self._simple(self._skill('acquire'), clause, confidence)
         if concept == 'put' and self._skill('release') is not None:
             return self._simple(self._skill('release'), clause, confidence)
         raise Unplannable(f'say where to {clause.verb} {" ".join(clause.body) or "it"} '
-                          f'("{_clip(clause.words)}"): into or onto which object?')
+                          f'("{_clip(clause.words)}"): into or onto which object, or next to which?')
 
     # -- readings ------------------------------------------------------------------------------------
     def _best(self, clause: Clause, prepositions, need_destination: bool) -> Optional[Tuple[Ref, Ref]]:
         """The (theme, destination) of the reading that grounds best; later splits win ties."""
+        best, _ = self._ranked(clause, prepositions, need_destination)
+        if best is None:
+            return None if need_destination else (EMPTY, EMPTY)
+        return best[0], best[1]
+
+    def _ranked(self, clause: Clause, prepositions, need_destination: bool
+                ) -> Tuple[Optional[Tuple[Ref, Ref, str]], float]:
+        """The (theme, destination, preposition) of the reading that grounds best, and its score (-1: none)."""
         best, best_score = None, -1.0
         for reading in clause.readings(prepositions):
             if need_destination and not reading.destination:
                 continue
-            theme, destination = self.resolve(reading.theme), self.resolve(reading.destination)
+            theme = self.resolve(reading.theme)
+            destination = self.resolve.destination(reading.destination, theme, reading.preposition)
             score = _STATUS_WEIGHT[theme.status] + _STATUS_WEIGHT[destination.status] + _named(reading.destination)
             if score >= best_score:
-                best, best_score = (theme, destination), score
-        return best if best is not None or need_destination else (EMPTY, EMPTY)
+                best, best_score = (theme, destination, reading.preposition), score
+        return best, best_score
 
     def _reading_for(self, clause: Clause) -> Ref:
         """The one phrase a single-object skill takes ("go to X", "land on X", "touch X"): the reading whose
@@ -224,10 +259,105 @@ class _Job:
             raise Unplannable(f'{skill} takes no destination')
         if theme.empty:
             theme = self.resolve('it')
+        if theme.fitting:
+            theme = self._fitting(skill, theme, destination)
         refs = {object_args[0].name: theme, object_args[1].name: destination}
         self._drop_trailing_acquires(theme.objects)
         self._emit(skill, refs, clause, confidence, multiple=object_args[0].name)
         self.resolve.last_theme, self.resolve.last_destination = theme.objects, destination
+
+    def _fitting(self, skill: str, theme: Ref, destination: Ref) -> Ref:
+        """"everything that fits into the bowl": the objects the robot can pick up (not containers) that the
+        place skill rates as fitting the destination."""
+        _require(destination, 'where it should fit')
+        if len(destination.objects) != 1:
+            raise Unplannable(f'fit into which one? "{destination.phrase}" fits {len(destination.objects)} objects')
+        target = destination.objects[0]
+        held_arg, target_arg = (a.name for a in self.catalog.object_args(skill)[:2])
+        acquire = self._skill('acquire')
+
+        def fits(obj: PerceivedObject) -> bool:
+            place = Step(skill, {held_arg: obj.id, target_arg: target.id})
+            pick = Step(acquire, {effect(acquire).acquires: obj.id}) if acquire else None
+            return (obj.id != target.id and obj.affordances.get('container', 0.0) < HOLDS_AT
+                    and self.catalog.feasibility(place, self.scene)[0] >= HOLDS_AT
+                    and (pick is None or self.catalog.feasibility(pick, self.scene)[0] >= HOLDS_AT))
+
+        objects = [o for o in theme.objects if fits(o)]
+        if not objects:
+            raise Unplannable(f'nothing of "{theme.phrase}" fits into {describe(target)}')
+        return replace(theme, objects=objects)
+
+    def _put_beside(self, skill: str, theme: Ref, landmark: Ref, preposition: str, clause: Clause,
+                    confidence: float) -> None:
+        """"put X next to / left of / behind Y": X at a free table spot on that side of Y (``relative``)."""
+        side = lx.BESIDE[tuple(preposition.split())]
+        target = _landmark(landmark, f'put it {preposition}')
+        if self.catalog.arg(skill, 'point') is None:
+            raise Unplannable(f'{skill} only puts things into or onto objects; say which one')
+        if theme.empty:
+            theme = self.resolve('it')
+        _require(theme, f'what to put {preposition} {landmark.phrase}')
+        said, clause = _take_length(clause)
+        gap = said if said is not None else GAP  # "put it 10 cm left of the bowl": the gap
+        held_arg = self.catalog.object_args(skill)[0].name
+        self._drop_trailing_acquires(theme.objects)
+        for obj in self._order([o for o in theme.objects if o.id != target.id], {}):
+            spot = self._free_spot(skill, held_arg, obj, target, side, gap)
+            one = Ref(theme.phrase, 'matched', [obj], theme.confidence)
+            self._emit(skill, {held_arg: one}, clause, confidence, given={'point': spot})
+        self.resolve.last_theme = theme.objects
+
+    def _free_spot(self, skill: str, held_arg: str, obj: PerceivedObject, landmark: PerceivedObject, side: str,
+                   gap: float) -> List[float]:
+        """The first spot beside ``landmark`` that the skill rates feasible, clear of spots earlier steps fill."""
+        taken = [(s.args['point'], footprint_radius(find(self.scene, s.args[held_arg]) or obj))
+                 for s in self.steps if s.skill == skill and s.args.get('point') is not None]
+        where = {'near': 'next to', 'behind': 'behind', 'front': 'in front of'}.get(side, f'{side} of')
+        why = 'no free table there'
+        for spot in spots_beside(obj, landmark, self.scene, side, gap, taken):
+            point = [round(float(v), 4) + 0.0 for v in spot.point]
+            score, why = self.catalog.feasibility(Step(skill, {held_arg: obj.id, 'point': point}), self.scene)
+            if score >= MIN_FEASIBILITY:
+                return point
+        raise Unplannable(f'cannot put {describe(obj)} {where} {describe(landmark)}: {why}')
+
+    def _push_relative(self, clause: Clause, confidence: float) -> bool:
+        """"push X towards / all the way to / away from Y"; False when the clause names no such landmark."""
+        push = self._skill('push')
+        body, intensity = lx.take_intensity(clause.body)
+        clause = replace(clause, body=body, intensity=clause.intensity or intensity)
+        found, _ = self._ranked(clause, lx.PUSH_RELATIVE, need_destination=True)
+        if push is None or direction_arg(self.catalog, push) is None or found is None \
+                or found[1].status in ('robot', 'place'):
+            return False
+        theme, landmark, preposition = found
+        kind = lx.PUSH_RELATIVE[tuple(preposition.split())]
+        target = _landmark(landmark, f'push it {preposition}')
+        theme = self.resolve('it') if theme.empty else theme
+        _require(theme, 'what to push')
+        said, clause = _take_length(clause)
+        distance_arg = self.catalog.arg(push, 'distance')
+        shortest = distance_arg.minimum if distance_arg is not None and distance_arg.minimum is not None else 0.0
+        longest = distance_arg.maximum if distance_arg is not None and distance_arg.maximum is not None else math.inf
+        objects = sorted((o for o in theme.objects if o.id != target.id), key=lambda o: _distance(o, target.position))
+        for obj in objects:
+            direction, distance, room = push_along(obj, target, kind, MOVE_SIZES[clause.intensity], said)
+            if kind != 'away' and room < shortest:
+                raise Unplannable(f'{describe(obj)} is already {max(room, 0.0) * 100:.0f} cm from {describe(target)}; '
+                                  f'the shortest push is {shortest * 100:.0f} cm')
+            if said is not None and distance < said:
+                self.notes.append(f'push: {said * 100:g} cm would run into {target.id}; pushing '
+                                  f'{distance * 100:.1f} cm')
+            pushes = max(1, math.ceil(distance / longest - 1e-9))  # "all the way" beyond one push: several
+            if pushes > 1:
+                self.notes.append(f'push: {distance * 100:.0f} cm is longer than one push; {pushes} pushes')
+            one = Ref(theme.phrase, 'matched', [obj], theme.confidence)
+            for _ in range(pushes):
+                self._emit(push, {'object': one}, clause, confidence,
+                           given={'direction': direction, 'distance': round(distance / pushes, 4)})
+        self.resolve.last_theme = objects
+        return True
 
     def _stack(self, skill: Optional[str], theme: Ref, destination: Ref, clause: Clause, confidence: float) -> None:
         if skill is None:
@@ -258,8 +388,10 @@ class _Job:
             self.steps.pop()
 
     def _emit(self, skill: str, refs: Dict[str, Ref], clause: Clause, confidence: float,
-              multiple: str = '') -> None:
-        """Steps of ``skill`` for the resolved phrases: one per object of a plural phrase, SayCan among ties."""
+              multiple: str = '', given: Optional[Dict[str, Any]] = None) -> None:
+        """Steps of ``skill`` for the resolved phrases: one per object of a plural phrase, SayCan among ties.
+
+        ``given``: arguments already worked out from the scene (a table spot, a push towards a landmark)."""
         refs = {name: ref for name, ref in refs.items() if not ref.empty}
         plural = multiple or next((n for n, r in refs.items() if r.status == 'matched' and len(r.objects) > 1), '')
         for name, ref in refs.items():
@@ -269,7 +401,7 @@ class _Job:
                 raise Unplannable(f'"{ref.phrase}" fits {len(ref.objects)} objects; {skill} takes one '
                                   f'({", ".join(o.id for o in ref.objects)})')
         part = next((r.part for r in refs.values() if r.part), '')
-        numbers = fill(self.catalog, skill, clause, part, self.notes)
+        numbers = fill(self.catalog, skill, clause, part, self.notes, given)
         many: List[Optional[PerceivedObject]] = [None]
         if plural in refs and refs[plural].status == 'matched':
             used = {o.id for n, r in refs.items() if n != plural and r.status == 'matched' for o in r.objects}
@@ -286,6 +418,8 @@ class _Job:
                 self.notes.append(f'chose {chosen.describe()} (score {chosen.score:.2f}) over '
                                   f'{len(candidates) - 1} other reading(s) by feasibility')
             self.steps.append(chosen)
+        for ref in refs.values():
+            self.resolve.mention(ref)
 
     def _candidates(self, skill: str, fixed: Dict[str, List[PerceivedObject]], refs: Dict[str, Ref],
                     numbers: Dict[str, Any], clause: Clause, confidence: float) -> List[Step]:
@@ -335,6 +469,22 @@ def _require(ref: Ref, what: str) -> None:
         raise Unplannable(f'say {what}')
     if ref.status != 'matched':
         raise Unplannable(ref.message or f'"{ref.phrase}" names nothing I can see')
+
+
+def _landmark(ref: Ref, doing: str) -> PerceivedObject:
+    """The one object a relative phrase is about ("next to the bowl", "towards the ball")."""
+    _require(ref, f'where to {doing}')
+    if len(ref.objects) != 1:
+        raise Unplannable(f'{doing} which one? {ref.message or ref.phrase}')
+    return ref.objects[0]
+
+
+def _take_length(clause: Clause) -> Tuple[Optional[float], Clause]:
+    """The first length said ("10 cm left of the bowl", "5 cm towards the ball") and the clause without it."""
+    said = next((q for q in clause.quantities if q.dimension == 'length'), None)
+    if said is None:
+        return None, clause
+    return abs(said.value), replace(clause, quantities=[q for q in clause.quantities if q is not said])
 
 
 def _volume(obj: PerceivedObject) -> float:

@@ -65,10 +65,13 @@ class Clause:
         ("go to the pad", "fly above the red pad").
         """
         table = set(prepositions)
+        phrases = set(lx.COMPARATIVES) | table
         out = [Reading(theme=' '.join(self.body))]
         for i in range(len(self.body)):
             key, n = lx.match(self.body, i, table)
-            inside_relation = i > 0 and lx.match(self.body, i - 1, RELATIONS)[1] > 1  # "next to", "close to"
+            # not inside a longer phrase: the "to" of "next to" or "closer to", the "left of" of "to the left of"
+            inside_relation = any(max(lx.match(self.body, j, RELATIONS)[1], lx.match(self.body, j, phrases)[1]) > i - j
+                                  for j in range(max(i - 4, 0), i))
             if key is not None and i + n < len(self.body) and not inside_relation:
                 out.append(Reading(' '.join(self.body[:i]), ' '.join(key), ' '.join(self.body[i + n:])))
         for i in range(1, len(self.body)):  # "put the blue cube there (too)"
@@ -81,6 +84,12 @@ class Clause:
 
 
 _LOCATIVE = ('at', 'on', 'in', 'of', 'from', 'the', 'is', 'are')
+_DETERMINERS = ('the', 'a', 'an', 'every', 'each')
+
+
+def _starts_place(body: Sequence[str], i: int) -> bool:
+    """"5 cm in the direction of the bowl": an "in" after a quantity that starts a phrase, not "1 m in height"."""
+    return body[i] == 'in' and i + 1 < len(body) and body[i + 1] in ('the', 'a', 'an', 'to', 'front')
 
 
 class _Parser:
@@ -163,7 +172,8 @@ class _Parser:
         j, skipped = i, []
         while j < end and len(skipped) < 4:  # a few unknown words before the verb ("yo robot, grab ...")
             concepts, n = self.verb_at(j)
-            if concepts is not None and j + n <= end:
+            noun = j > start and tokens[j - 1] in _DETERMINERS  # "the rest", "the set": a noun, not a verb
+            if concepts is not None and j + n <= end and not noun:
                 clause.verb, clause.concepts, clause.ignored = ' '.join(tokens[j:j + n]), concepts, skipped
                 i = j + n
                 break
@@ -187,7 +197,7 @@ class _Parser:
                 while rest and rest[-1] in lx.QUANTITY_LEAD:
                     lead.insert(0, rest.pop())
                 tail_start = i + n
-                while i + n < len(body) and body[i + n] in lx.QUANTITY_TAIL:
+                while i + n < len(body) and body[i + n] in lx.QUANTITY_TAIL and not _starts_place(body, i + n):
                     n += 1
                 hints = [lx.HINT_NAMES[w] for w in (*lead, *body[tail_start:i + n], *body[i + n:i + n + 1])
                          if w in lx.HINT_NAMES]

@@ -16,6 +16,7 @@ import math
 import re
 from typing import Dict, List, Optional, Sequence, Tuple
 
+from skill_stack.perception.language import RELATIONS
 from skill_stack.perception.language import tokenize as _np_tokenize
 
 Words = Tuple[str, ...]
@@ -118,7 +119,7 @@ THERE = ('there', 'back there', 'over there', 'in there', 'on there', 'in it', '
 TRAILING_FILLERS = ('too', 'also', 'again', 'please', 'now', 'as well', 'first', 'instead', 'for me', 'thanks')
 # Pronouns of quantity, as perception's grammar says them.
 QUANTITY_PRONOUNS = {'everything': 'all the objects', 'all of them': 'all the objects', 'anything': 'an object',
-                     'something': 'an object'}
+                     'something': 'an object', 'whatever': 'all the objects', 'all': 'all the objects'}
 # Prepositions that introduce where an object goes (put) or where the robot goes (goto, fly, land).
 PUT_PREPOSITIONS: Tuple[Words, ...] = tuple(tuple(p.split()) for p in (
     'on top of', 'into', 'in to', 'inside of', 'inside', 'in', 'onto', 'on to', 'on', 'upon', 'atop', 'to',
@@ -128,6 +129,43 @@ GOTO_PREPOSITIONS: Tuple[Words, ...] = tuple(tuple(p.split()) for p in (
     'next to', 'beside', 'by', 'into', 'in', 'in front of', 'close to', 'right above', 'directly above'))
 # Landmarks that say "go home" rather than name an object.
 NOT_OBJECTS = ('home', 'start', 'the start', 'the ground', 'the floor', 'the table', 'ground', 'floor')
+
+# Where beside a landmark a put leaves the object ("next to", "left of", "behind"): perception's relation
+# phrases of these kinds (comparatives like "nearer than" say nothing about where).  'near' is whichever
+# side is free; 'front' is nearer the robot, as grounding reads "in front of".
+BESIDE_SIDES = ('near', 'left', 'right', 'front', 'behind')
+BESIDE: Dict[Words, str] = {words: kind for words, kind in RELATIONS.items()
+                            if kind in BESIDE_SIDES and 'than' not in words and words != ('before',)}
+# How a push relates to a landmark: 'toward' it by an amount (never into it), 'all' the way to just short
+# of it, or 'away' from it.
+PUSH_RELATIVE: Dict[Words, str] = {tuple(k.split()): v for k, v in {
+    'towards': 'toward', 'toward': 'toward', 'closer to': 'toward', 'nearer to': 'toward', 'near': 'toward',
+    'in the direction of': 'toward', 'at': 'toward', 'over towards': 'toward', 'over toward': 'toward',
+    'to': 'all', 'all the way to': 'all', 'all the way towards': 'all', 'all the way toward': 'all',
+    'right up to': 'all', 'up to': 'all', 'over to': 'all', 'against': 'all', 'up against': 'all',
+    'next to': 'all', 'until it touches': 'all', 'as far as': 'all', 'right next to': 'all', 'into': 'all',
+    'away from': 'away', 'from': 'away', 'further from': 'away', 'farther from': 'away',
+    'further away from': 'away', 'farther away from': 'away', 'off': 'away'}.items()}
+# Comparatives that end in a preposition: "closer to the bowl" is never "to the bowl".
+COMPARATIVES: Tuple[Words, ...] = tuple(tuple(p.split()) for p in (
+    'closer to', 'nearer to', 'further from', 'farther from', 'further away from', 'farther away from'))
+# "put everything that fits into the bowl": a group narrowed to what the destination can take.
+FITTING: Tuple[Words, ...] = tuple(tuple(p.split()) for p in (
+    'that fits', 'that fit', 'which fits', 'which fit', 'that will fit', 'that can fit', 'that would fit',
+    'that fits in', 'that fit in', 'fits', 'fit'))
+# "all the cubes except the red one": the words before take out what follows.
+EXCEPT: Tuple[Words, ...] = tuple(tuple(p.split()) for p in (
+    'except', 'except for', 'but', 'but not', 'other than', 'apart from', 'besides', 'excluding', 'save for',
+    'aside from', 'bar', 'minus', 'without'))
+# "the rest": every movable object not named so far; "the rest of the cubes": of that group.
+REST: Tuple[Words, ...] = tuple(tuple(p.split()) for p in (
+    'the rest', 'all the rest', 'the others', 'all the others', 'the other ones', 'all the other ones',
+    'the remaining ones', 'the remaining objects', 'the other objects', 'all the other objects',
+    'everything else', 'all the remaining objects', 'the remaining things', 'the other things',
+    'whatever is left', 'the leftovers', 'what is left', 'anything else'))
+REST_OF: Tuple[Words, ...] = tuple(tuple(p.split()) for p in (
+    'the rest of', 'all the rest of', 'the remainder of', 'the remaining', 'all the remaining', 'the other',
+    'all the other'))
 
 # -- quantities -----------------------------------------------------------------------------------
 
@@ -280,3 +318,17 @@ def direction_vector(words: Sequence[str]) -> Optional[Tuple[float, float, float
     if norm < 1e-9:
         return None  # nothing said, or "left and right"
     return (total[0] / norm + 0.0, total[1] / norm + 0.0, total[2] / norm + 0.0)
+
+
+def take_intensity(words: Sequence[str]) -> Tuple[List[str], str]:
+    """``words`` without intensity phrases that cannot describe an object ("a bit", "slightly", not "little"),
+    and the intensity said ('' if none): "push the ball a little towards the bowl"."""
+    out, said, i = [], '', 0
+    while i < len(words):
+        key, n = match(words, i, INTENSITY)
+        if key is not None and (n > 1 or key[0].endswith('ly')) and key != ('a', 'touch'):
+            said, i = said or INTENSITY[key], i + n
+            continue
+        out.append(words[i])
+        i += 1
+    return out, said

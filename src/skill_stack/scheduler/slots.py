@@ -18,8 +18,11 @@ from typing import Any, Dict, List, Optional
 from skill_stack.scheduler.catalog import OFFSET_ARG, ArgInfo, SkillCatalog
 from skill_stack.scheduler.instruction import Clause
 
-# Sizes for an amount not said: "push it a bit to the left", "put it in the bowl a bit to the left".
+# Sizes of a target shift not said: "put it in the bowl a bit to the left", "go a little higher".
 STEP_SIZES = {'small': 0.03, '': 0.05, 'large': 0.1}  # m
+# How far to move an object when no amount is said: "push it a bit to the left".  A bit is still a
+# move one can see and the push skill makes reliably (it was trained on 5 to 15 cm).
+MOVE_SIZES = {'small': 0.05, '': 0.05, 'large': 0.1}  # m
 DEFAULT_ANGLE = 90.0  # deg, "rotate the cube"
 DEFAULT_DURATION = 2.0  # s
 _VERTICAL_AXES = ('vertical', 'upright', 'up', 'yaw')
@@ -29,16 +32,18 @@ class Unplannable(ValueError):
     """What was said cannot become steps; the message is for the person."""
 
 
-def fill(catalog: SkillCatalog, skill: str, clause: Clause, part: str, notes: List[str]) -> Dict[str, Any]:
-    """The non-object arguments of ``skill`` from ``clause`` (``part``: the keypoint a phrase named).
+def fill(catalog: SkillCatalog, skill: str, clause: Clause, part: str, notes: List[str],
+         given: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+    """The non-object arguments of ``skill`` from ``clause`` (``part``: the keypoint a phrase named; ``given``:
+    arguments the caller worked out from the scene, such as a push's direction towards a landmark).
 
     Appends to ``notes`` what was assumed; raises Unplannable for what does not fit the schema.
     """
-    args: Dict[str, Any] = {}
+    args: Dict[str, Any] = dict(given or {})
     specs = catalog.args(skill)
     numeric = [a for a in specs if a.kind == 'number']
     direction = direction_arg(catalog, skill)
-    if direction is not None and clause.direction is not None:
+    if direction is not None and clause.direction is not None and direction.name not in args:
         x, y, _ = clause.direction
         if math.hypot(x, y) < 1e-6:
             raise Unplannable(f'{skill} moves along the table; "{clause.direction_words}" is up or down')
@@ -69,7 +74,8 @@ def fill(catalog: SkillCatalog, skill: str, clause: Clause, part: str, notes: Li
         if arg is direction:
             raise Unplannable(f'{skill} needs a {arg.description or arg.name}: say e.g. "to the left" or "forward" '
                               f'("{clause.words}")')
-        base = {'length': magnitude, 'angle': DEFAULT_ANGLE * (clause.sense or 1),
+        moved = MOVE_SIZES.get(clause.intensity, MOVE_SIZES[''])
+        base = {'length': moved, 'angle': DEFAULT_ANGLE * (clause.sense or 1),
                 'time': DEFAULT_DURATION}.get(arg.dimension, 0.0)
         args[arg.name] = round(arg.clip(arg.from_base(base)), 6)
         notes.append(f'{skill}: {arg.name} not said, assumed {args[arg.name]:g} {arg.unit}'.rstrip())

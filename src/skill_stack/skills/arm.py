@@ -25,6 +25,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
+from skill_stack.perception.grounding import footprint_radius
 from skill_stack.perception.types import PerceivedObject, PerceivedScene
 from skill_stack.skills.arm_env import MIN_EE_HEIGHT, down_quaternion, gripper_yaw
 from skill_stack.skills.base import ArmCommand, Progress, RobotObservation, Skill, Targets, clip_norm
@@ -36,9 +37,9 @@ MAX_STEP = 0.02  # m per control tick (0.4 m/s at 20 Hz)
 GRIPPER_OPEN = 0.085
 CLOSED_WIDTH = 0.004  # below this the fingers met: nothing between them
 HOLDING_MAX = 0.075  # between CLOSED_WIDTH and this, with the gripper commanded closed: something held
-# Horizontal distance from the arm base at which the gripper can point straight down. The scene
-# contract allows objects from 0.2 m (sim/workspace.py), but with the gripper vertical the IK finds
-# no solution closer than about 0.34 m below 0.22 m height (elbow limit); higher up it reaches closer.
+# Horizontal distance from the arm base at which the gripper can point straight down. Scenes may
+# put objects anywhere on the table (sim/workspace.py); with the gripper vertical the IK finds no
+# solution closer than about 0.34 m below 0.22 m height (elbow limit); higher up it reaches closer.
 REACH_RADIUS = (0.2, 0.62)
 WORKSPACE_LOW = np.array([-0.3, -0.7, MIN_EE_HEIGHT])
 WORKSPACE_HIGH = np.array([0.75, 0.7, 0.4])
@@ -51,6 +52,11 @@ PUSH_CLEARANCE = 0.03  # m between the fingers and the object before a push
 FINGER_HALF_THICKNESS = 0.012  # the closed fingers' half-width in the push direction
 REACH_TOLERANCE = 0.01
 MAX_OFFSET = 0.3  # m, the longest target shift a correction may ask for
+# Place at a free table point (``point``): the target radius the policy sees (a small pad's, as in training),
+# how far from the point the object may rest for success, and the feasibility of a free spot in reach.
+SPOT_RADIUS = 0.05  # m
+SPOT_TOLERANCE = 0.03  # m
+SPOT_SCORE = 0.9
 
 
 OFFSET = ArgSpec('offset', 'point', 'shift of the target [dx, dy, dz] in the arm base frame, at most '
@@ -82,13 +88,29 @@ def into_reach(point: np.ndarray) -> np.ndarray:
     return point
 
 
-def check_reach(point: np.ndarray, skill: str, what: str) -> None:
+def reach_problem(point: np.ndarray, at_height: bool = True) -> Optional[str]:
+    """Why a top-down gripper cannot get to ``point`` (arm base frame), or None when it can.
+
+    Scenes may hold objects out of reach (sim/workspace.py), so this is where a task on
+    one fails, naming the distance and the reach, before anything moves. The nearest
+    reach is the one at the point's height, or with ``at_height`` False the nearest at any.
+    """
     distance = float(math.hypot(point[0], point[1]))
-    low = min_radius(float(point[2]))
-    if point[0] < 0.0 or not low <= distance <= REACH_RADIUS[1]:
-        raise SkillArgumentError(f'{skill}: {what} at {np.round(point, 3).tolist()} is out of reach '
-                                 f'({distance:.3f} m from the arm base; a top-down gripper reaches '
-                                 f'{low:.2f}..{REACH_RADIUS[1]} m at this height)')
+    low = min_radius(float(point[2])) if at_height else REACH_RADIUS[0]
+    if point[0] < 0.0:
+        where = f'behind the arm base (x = {point[0]:.3f} m)'
+    elif not low <= distance <= REACH_RADIUS[1]:
+        where = f'{distance:.3f} m from the arm base'
+    else:
+        return None
+    return (f'out of reach ({where}; a top-down gripper reaches {low:.2f}..{REACH_RADIUS[1]} m in front of the '
+            f'base{" at this height" if at_height else ""})')
+
+
+def check_reach(point: np.ndarray, skill: str, what: str) -> None:
+    problem = reach_problem(point)
+    if problem:
+        raise SkillArgumentError(f'{skill}: {what} at {np.round(point, 3).tolist()} is {problem}')
     if point[2] > WORKSPACE_HIGH[2]:
         raise SkillArgumentError(f'{skill}: {what} at {np.round(point, 3).tolist()} is above the workspace '
                                  f'({WORKSPACE_HIGH[2]} m)')
@@ -131,9 +153,9 @@ def _feasible_object(skill: ArmSkill, scene: PerceivedScene, ref: str, argument:
     except SkillArgumentError as err:
         return 0.0, str(err), None
     score = float(obj.affordances.get(affordance, 0.0))
-    centre = np.asarray(obj.position, float)
-    if math.hypot(centre[0], centre[1]) > REACH_RADIUS[1] or centre[0] < 0:
-        return 0.0, f"'{obj.id}' is out of reach", obj
+    problem = reach_problem(np.asarray(obj.position, float), at_height=False)
+    if problem:
+        return 0.0, f"'{obj.id}' is {problem}", obj
     return score, f"'{obj.id}' is {affordance} ({score:.2f})", obj
 
 
@@ -175,9 +197,8 @@ class ReachSkill(ArmSkill):
 
     def feasibility(self, args, scene) -> Tuple[float, str]:
         if args.get('point') is not None:
-            point = np.asarray(args['point'], float)
-            reachable = REACH_RADIUS[0] <= math.hypot(point[0], point[1]) <= REACH_RADIUS[1] and point[0] >= 0
-            return (1.0, 'the point is in reach') if reachable else (0.0, 'the point is out of reach')
+            problem = reach_problem(np.asarray(args['point'], float), at_height=False)
+            return (0.0, f'the point is {problem}') if problem else (1.0, 'the point is in reach')
         score, why, obj = _feasible_object(self, scene, args['object'], 'object', 'graspable')
         return (1.0 if obj is not None and score >= 0.0 and 'out of reach' not in why else 0.0), why
 
@@ -281,39 +302,53 @@ class PickSkill(ArmSkill):
 
 class PlaceSkill(ArmSkill):
     name = 'place'
-    description = ('Put the held object on a support (a box, cylinder or pad top) or into a container (a bowl), '
-                   'then open and retreat.')
+    description = ('Put the held object on a support (a box, cylinder or pad top), into a container (a bowl) or '
+                   'at a free point on the table, then open and retreat.')
     args = (ArgSpec('object', 'object', 'the held object'),
-            ArgSpec('target', 'object', 'where to put it: a container or a support'),
+            ArgSpec('target', 'object', 'where to put it: a container or a support', required=False),
+            ArgSpec('point', 'point', 'or a free spot [x, y, z] on the table instead of a target, z at the table '
+                    'surface (the held object\'s bottom goes there)', required=False),
             OFFSET)
     max_duration_s = 12.0
     slots = (('place_dx', True), ('place_dy', True), ('place_dz', True), ('held_dx', True), ('held_dy', True),
              ('held_dz', True), ('target_radius', True), ('container', True))
 
+    def validate(self, args: Any) -> Dict[str, Any]:
+        values = super().validate(args)
+        if (values['target'] is None) == (values['point'] is None):
+            raise SkillArgumentError("place: give exactly one of 'target' and 'point'")
+        return values
+
     def targets(self, args, scene, robot) -> Targets:
         held = find_object(scene, args['object'], self.name, 'object')
-        target = find_object(scene, args['target'], self.name, 'target')
-        if held.id == target.id:
-            raise SkillArgumentError('place: the object and the target are the same')
-        container = target.affordances.get('container', 0.0) >= 0.5
-        if not container:
-            self.validate_scene_object(target, 'support')
         shift = offset(args, self.name)
-        point = keypoint(target, 'opening' if container else 'top', self.name) + shift
-        check_reach(point, self.name, f"'{target.id}'")
+        if args.get('point') is not None:
+            surface = _table_spot(np.asarray(args['point'], float) + shift)
+        else:
+            surface = self._surface_of(find_object(scene, args['target'], self.name, 'target'), held, shift)
+        check_reach(surface['place'], self.name, surface.pop('what'))
         bottom = keypoint(held, 'bottom', self.name)
         held_offset = bottom - robot.position
         centre_offset = np.asarray(held.position, float)[:2] - robot.position[:2]
         if (held_offset[2] > -0.005 or float(np.hypot(*centre_offset)) > 0.03
                 or not CLOSED_WIDTH < robot.gripper_width < float(min(held.extent[0], held.extent[1])) + 0.01):
             raise SkillArgumentError(f"place: '{held.id}' is not between the closed fingers: is it held?")
-        radius = float(min(target.extent[0], target.extent[1]) / 2.0)
-        return {'place': point, 'held_offset': held_offset, 'radius': np.array([radius]),
+        return {**surface, 'held_offset': held_offset, 'yaw': np.array([gripper_yaw(robot.quaternion)])}
+
+    def _surface_of(self, target: PerceivedObject, held: PerceivedObject, shift: np.ndarray) -> Targets:
+        """Where on (or into) ``target`` the held object's bottom goes, and the target's outline for success."""
+        if held.id == target.id:
+            raise SkillArgumentError('place: the object and the target are the same')
+        container = target.affordances.get('container', 0.0) >= 0.5
+        if not container:
+            self.validate_scene_object(target, 'support')
+        return {'place': keypoint(target, 'opening' if container else 'top', self.name) + shift,
+                'what': f"'{target.id}'",
+                'radius': np.array([float(min(target.extent[0], target.extent[1]) / 2.0)]),
                 'container': np.array([1.0 if container else 0.0]),
                 'target_center': np.asarray(target.position, float) + shift,
                 'target_extent': np.asarray(target.extent, float).copy(),
-                'target_quaternion': np.asarray(target.quaternion, float).copy(),
-                'yaw': np.array([gripper_yaw(robot.quaternion)])}
+                'target_quaternion': np.asarray(target.quaternion, float).copy()}
 
     def release_height(self, targets: Targets) -> float:
         """The ee z at which the held object's bottom is just over the support (or clears the rim)."""
@@ -324,6 +359,8 @@ class PlaceSkill(ArmSkill):
         _held_score, why, held = _feasible_object(self, scene, args['object'], 'object', 'graspable')
         if held is None:
             return 0.0, why
+        if args.get('point') is not None:
+            return _spot_feasibility(np.asarray(args['point'], float), held, scene)
         try:
             target = find_object(scene, args['target'], self.name, 'target')
         except SkillArgumentError as err:
@@ -374,6 +411,26 @@ class PlaceSkill(ArmSkill):
         if not resting:
             return False, f"'{held.id}' is not resting {where} the target (bottom at {bottom:.3f} m)"
         return True, f"'{held.id}' is {where} the target, {np.hypot(*d) * 100:.1f} cm from its centre"
+
+
+def _table_spot(point: np.ndarray) -> Targets:
+    """A free point on the table as a place target: to the policy it looks like a small pad (the training
+    pads' radii), never a container; success asks for the object within `SPOT_TOLERANCE` of the point."""
+    return {'place': point, 'what': 'the spot', 'radius': np.array([SPOT_RADIUS]), 'container': np.array([0.0]),
+            'target_center': point.copy(), 'target_extent': np.array([2 * SPOT_TOLERANCE, 2 * SPOT_TOLERANCE, 0.0]),
+            'target_quaternion': np.array([1.0, 0.0, 0.0, 0.0])}
+
+
+def _spot_feasibility(point: np.ndarray, held: PerceivedObject, scene: PerceivedScene) -> Tuple[float, str]:
+    """A table spot is feasible when in reach and no other object's footprint overlaps the held one's there."""
+    problem = reach_problem(point)
+    if problem:
+        return 0.0, f'the spot is {problem}'
+    for obj in scene.objects:
+        room = footprint_radius(obj) + footprint_radius(held)
+        if obj.id != held.id and float(np.hypot(*(np.asarray(obj.position, float)[:2] - point[:2]))) < room:
+            return 0.0, f"the spot at {np.round(point, 3).tolist()} is taken by '{obj.id}'"
+    return SPOT_SCORE, 'the spot on the table is free and in reach'
 
 
 # --- push ----------------------------------------------------------------------------------------------------
