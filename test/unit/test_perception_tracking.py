@@ -46,3 +46,31 @@ def test_a_jump_in_one_frame_is_a_different_object_and_time_going_back_resets():
     assert first.objects[0].id in {o.id for o in jumped.objects}
     reset = tracker.update(PerceivedScene([obj('box', 'blue', 0.5, 0.0)], stamp=0.1))
     assert reset.objects[0].id == 'obj_0'
+
+
+def test_a_ball_set_in_a_bowl_and_seen_as_a_box_keeps_its_id_and_shape():
+    tracker = IdTracker()
+    for k in range(10):
+        first = tracker.update(PerceivedScene([obj('sphere', 'blue', 0.5, 0.1), obj('bowl', 'red', 0.4, -0.2)],
+                                              stamp=1.0 + 0.1 * k))
+    ball = next(o.id for o in first.objects if o.color == 'blue')
+    tracker.update(PerceivedScene([obj('bowl', 'red', 0.4, -0.2)], stamp=3.0))  # hidden in the gripper
+    placed = tracker.update(PerceivedScene([obj('bowl', 'red', 0.4, -0.2), obj('box', 'blue', 0.4, -0.19)],
+                                           stamp=6.0))
+    seen = next(o for o in placed.objects if o.color == 'blue')
+    assert (seen.id, seen.label) == (ball, 'sphere')
+
+
+def test_the_same_shape_wins_over_a_look_alike_of_another_shape_and_sustained_evidence_changes_the_class():
+    tracker = IdTracker()
+    scene = tracker.update(PerceivedScene([obj('box', 'red', 0.4, 0.1), obj('cylinder', 'red', 0.45, 0.1)],
+                                          stamp=1.0))
+    box = next(o.id for o in scene.objects if o.label == 'box')
+    again = tracker.update(PerceivedScene([obj('cylinder', 'red', 0.45, 0.1), obj('box', 'red', 0.41, 0.1)],
+                                          stamp=1.1))
+    assert next(o.id for o in again.objects if o.label == 'box') == box
+    for k in range(5):  # seen as a cylinder from now on: the class follows once that outweighs the past
+        latest = tracker.update(PerceivedScene([obj('cylinder', 'red', 0.41, 0.1), obj('cylinder', 'red', 0.45, 0.1)],
+                                               stamp=1.2 + 0.1 * k))
+    labels = {o.id: o.label for o in latest.objects}
+    assert labels[box] == 'cylinder'

@@ -3,7 +3,7 @@ gone, was not taken (a grip can close on nothing that comes along)."""
 
 import numpy as np
 
-from skill_stack.nodes.skill_server import left_behind
+from skill_stack.nodes.skill_server import left_behind, with_held
 from skill_stack.perception.types import PerceivedObject, PerceivedScene
 
 
@@ -28,3 +28,49 @@ def test_a_lifted_object_or_one_out_of_view_is_still_held():
     # The robot has barely moved yet: too early to tell.
     assert not left_behind(taken, np.array([0.0, 0.0, 0.03]),
                            PerceivedScene(objects=[_cube('obj_1', 0.0, 0.0, 0.02)], status='ok'))
+
+
+def _bowl(obj_id, x, y, z):
+    return PerceivedObject(id=obj_id, label='bowl', color='blue', position=np.array([x, y, z]),
+                           quaternion=np.array([1.0, 0.0, 0.0, 0.0]), extent=np.array([0.16, 0.16, 0.05]),
+                           confidence=0.9, keypoints=[], affordances={'container': 0.9})
+
+
+def test_a_held_object_seen_under_another_id_keeps_its_own():
+    """A sliver of the held cube seen between the fingers as a new 'cylinder obj_7' gives way to the cube."""
+    taken = _cube('obj_2', 0.5, 0.0, 0.02)
+    carried = np.array([0.45, 0.1, 0.15])
+    sliver = PerceivedObject(id='obj_7', label='cylinder', color='red', position=carried + 0.01,
+                             quaternion=np.array([1.0, 0.0, 0.0, 0.0]), extent=np.full(3, 0.02), confidence=0.5,
+                             keypoints=[], affordances={'graspable': 0.9})
+    scene = with_held(PerceivedScene(objects=[sliver, _cube('obj_3', 0.3, 0.2, 0.02)], status='ok'), taken, carried)
+    assert sorted(o.id for o in scene.objects) == ['obj_2', 'obj_3']
+    held = next(o for o in scene.objects if o.id == 'obj_2')
+    assert held.label == 'box'
+    np.testing.assert_allclose(held.position, carried)
+
+
+def test_a_held_object_lowered_into_a_bowl_leaves_the_bowl_in_the_scene():
+    taken = _cube('obj_2', 0.5, 0.0, 0.02)
+    over_bowl = np.array([0.4, -0.2, 0.04])
+    scene = with_held(PerceivedScene(objects=[_bowl('obj_0', 0.4, -0.2, 0.025)], status='ok'), taken, over_bowl)
+    assert sorted(o.id for o in scene.objects) == ['obj_0', 'obj_2']
+
+
+def test_a_held_object_tracked_under_its_id_is_left_as_perception_sees_it():
+    taken = _cube('obj_2', 0.5, 0.0, 0.02)
+    carried = np.array([0.45, 0.1, 0.15])
+    seen = PerceivedScene(objects=[_cube('obj_2', 0.45, 0.1, 0.14)], status='ok')
+    assert with_held(seen, taken, carried) is seen
+    assert with_held(PerceivedScene(objects=[_cube('obj_2', 0.5, 0.0, 0.02)], status='ok'), taken, carried) is None
+
+
+def test_a_sliver_of_the_held_colour_a_little_further_off_is_the_held_object_too():
+    taken = _cube('obj_2', 0.5, 0.0, 0.02)
+    carried = np.array([0.45, 0.1, 0.15])
+    lower = _cube('obj_9', 0.45, 0.1, 0.095)  # red like the held cube, 5.5 cm below where its centre should be
+    other = PerceivedObject(id='obj_4', label='box', color='blue', position=np.array([0.45, 0.1, 0.1]),
+                            quaternion=np.array([1.0, 0.0, 0.0, 0.0]), extent=np.full(3, 0.04), confidence=0.9,
+                            keypoints=[], affordances={'graspable': 0.9})
+    scene = with_held(PerceivedScene(objects=[lower, other], status='ok'), taken, carried)
+    assert sorted(o.id for o in scene.objects) == ['obj_2', 'obj_4']

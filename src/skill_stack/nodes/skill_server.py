@@ -129,24 +129,12 @@ class SkillServer(Node):
                 self._held = None  # let go
             return scene
         obj, offset = held
-        position = robot.position + offset
-        if any(np.linalg.norm(o.position - position) < 0.03 for o in scene.objects):
-            return scene  # perception sees it where it is held
-        if left_behind(obj, position, scene):
+        merged = with_held(scene, obj, robot.position + offset)
+        if merged is None:
             with self._lock:
                 self._held = None  # the grip closed on nothing that came along
             return scene
-        shift = position - obj.position
-        moved = PerceivedObject(
-            id=obj.id, label=obj.label, color=obj.color, position=position, quaternion=obj.quaternion,
-            extent=obj.extent, confidence=obj.confidence, affordances=dict(obj.affordances),
-            keypoints=[Keypoint(k.name, k.position + shift, k.direction, k.width, k.confidence)
-                       for k in obj.keypoints])
-        # Held, the object goes where the robot goes: a view of it elsewhere (partly hidden by the fingers,
-        # under the same id, perception/tracking.py) is replaced.
-        others = [o for o in scene.objects if o.id != obj.id]
-        return PerceivedScene(objects=[*others, moved], status=scene.status,
-                              support_height=scene.support_height, stamp=scene.stamp)
+        return merged
 
     def on_list(self, request, response):
         response.skills_json = json.dumps([s.describe() for s in self.skills.values()])
@@ -313,6 +301,39 @@ class SkillServer(Node):
 
 
 LEFT_BEHIND_M = 0.015  # seen this close to where it was taken from, with the robot gone: it stayed behind
+HELD_MATCH_M = 0.03  # what perception sees this close to where the held object should be is that object ...
+HELD_SAME_COLOR_M = 0.07  # ... and what it sees of the held object's colour this close (a sliver's centre is off)
+
+
+def with_held(scene: PerceivedScene, taken: PerceivedObject, position: np.ndarray) -> Optional[PerceivedScene]:
+    """The scene with the held object ``taken`` where the robot carries it (``position``), under its own id,
+    label and colour; None when it was left behind.
+
+    Between the fingers the object is mostly hidden: perception may miss it, track it under its id, or see a
+    sliver of it (or of the fingers) as a new object under another id and another shape.  What it sees near
+    the held position is that object, so such a view gives way to the remembered one; containers and pads
+    there stay (the held object is lowered into or onto them)."""
+    def held_view(o: PerceivedObject) -> bool:
+        distance = float(np.linalg.norm(o.position - position))
+        return o.label not in ('bowl', 'pad') and (
+            distance < HELD_MATCH_M or (o.color == taken.color and distance < HELD_SAME_COLOR_M))
+
+    near = [o for o in scene.objects if held_view(o)]
+    if any(o.id == taken.id for o in near):
+        return scene  # perception tracks it where it is held
+    if left_behind(taken, position, scene):
+        return None
+    shift = position - taken.position
+    moved = PerceivedObject(
+        id=taken.id, label=taken.label, color=taken.color, position=position, quaternion=taken.quaternion,
+        extent=taken.extent, confidence=taken.confidence, affordances=dict(taken.affordances),
+        keypoints=[Keypoint(k.name, k.position + shift, k.direction, k.width, k.confidence)
+                   for k in taken.keypoints])
+    # Held, the object goes where the robot goes: a view of it elsewhere under the same id (partly hidden by
+    # the fingers, perception/tracking.py) or near it under another id is replaced.
+    others = [o for o in scene.objects if o.id != taken.id and all(o is not n for n in near)]
+    return PerceivedScene(objects=[*others, moved], status=scene.status, support_height=scene.support_height,
+                          stamp=scene.stamp)
 
 
 def left_behind(taken: PerceivedObject, held_position: np.ndarray, scene: PerceivedScene) -> bool:

@@ -1,17 +1,24 @@
 """Object ids that stay the same from frame to frame, so a plan or a skill can name an object by id.
 
 The pipeline numbers the objects of each frame afresh. `IdTracker` renames
-them: an object takes the id of the remembered object of the same label and
-colour nearest to it (within ``max_jump`` metres, closest pairs first, each id
-used once); anything else gets a new id, never reused. Objects out of sight
-(a cube in the fingers, hidden by the gripper) are remembered for
+them: an object takes the id of the remembered object of the same colour
+nearest to it (within ``max_jump`` metres, closest pairs first, each id used
+once; a different shape costs ``label_penalty`` metres, so the same shape wins
+when both are near); anything else gets a new id, never reused. Objects out of
+sight (a cube in the fingers, hidden by the gripper) are remembered for
 ``memory_s`` seconds, so when it is set down it comes back with its old id,
-matched by label and colour within ``max_reappear`` metres.
+matched within ``max_reappear`` metres.
+
+A partly hidden object often looks like another shape (a ball in a bowl seen
+from above as a box, a sliver between the fingers as a cylinder): a track keeps
+the shape it was seen as most often, so its class changes only on sustained
+evidence, never on a glimpse.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections import Counter
+from dataclasses import dataclass, field, replace
 from typing import Dict, List
 
 import numpy as np
@@ -21,15 +28,22 @@ from skill_stack.perception.types import PerceivedScene
 
 @dataclass
 class _Track:
-    label: str
     color: str
     position: np.ndarray
     seen: float  # stamp of the last frame it was in
+    labels: Counter = field(default_factory=Counter)  # frames seen as each shape
+
+    @property
+    def label(self) -> str:
+        """The shape it was seen as most often (the first seen of equals)."""
+        return self.labels.most_common(1)[0][0]
 
 
 class IdTracker:
-    def __init__(self, max_jump: float = 0.08, max_reappear: float = 0.6, memory_s: float = 60.0):
+    def __init__(self, max_jump: float = 0.08, max_reappear: float = 0.6, memory_s: float = 60.0,
+                 label_penalty: float = 0.05):
         self.max_jump, self.max_reappear, self.memory_s = max_jump, max_reappear, memory_s
+        self.label_penalty = label_penalty
         self._tracks: Dict[str, _Track] = {}
         self._next = 0
         self._last = float('-inf')  # stamp of the previous frame
@@ -49,11 +63,12 @@ class IdTracker:
         pairs = []
         for i, obj in enumerate(scene.objects):
             for track_id, track in self._tracks.items():
-                if track.label == obj.label and track.color == obj.color:
+                if track.color == obj.color:
                     distance = float(np.linalg.norm(np.asarray(obj.position, float) - track.position))
                     fresh = track.seen == self._last  # in the previous frame: it can only have moved a little
                     if distance <= (self.max_jump if fresh else self.max_reappear):
-                        pairs.append((0 if fresh else 1, distance, i, track_id))
+                        cost = distance + (0.0 if track.label == obj.label else self.label_penalty)
+                        pairs.append((0 if fresh else 1, cost, i, track_id))
         names: Dict[int, str] = {}
         for _, _, i, track_id in sorted(pairs):
             if i not in names and track_id not in names.values():
@@ -63,7 +78,10 @@ class IdTracker:
             if i not in names:
                 names[i] = f'obj_{self._next}'
                 self._next += 1
-            self._tracks[names[i]] = _Track(obj.label, obj.color, np.asarray(obj.position, float).copy(), stamp)
-            objects.append(replace(obj, id=names[i]))
+            track = self._tracks.get(names[i]) or _Track(obj.color, np.asarray(obj.position, float), stamp)
+            track.labels[obj.label] += 1
+            track.position, track.seen = np.asarray(obj.position, float).copy(), stamp
+            self._tracks[names[i]] = track
+            objects.append(replace(obj, id=names[i], label=track.label))
         self._last = stamp
         return replace(scene, objects=objects)
