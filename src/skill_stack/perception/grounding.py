@@ -2,9 +2,11 @@
 
 ``ground("the rim of the bowl left of the red cube", scene)`` parses the phrase
 (``language.parse``) and evaluates the tree against the scene's objects:
-noun and colour filter, relations to landmark phrases (resolved the same way,
-recursively), size groups and superlatives/ordinals rank, and the determiner
-decides how many objects the phrase asks for.  "No match" and "ambiguous" are
+noun and colour filter, negations ("not red", "except the big one") take out
+what they name, relations to landmark phrases (resolved the same way,
+recursively) filter and score, size groups and superlatives/ordinals rank
+("between" ranks by the landmarks' midpoint), and the determiner decides how
+many objects the phrase asks for.  "No match" and "ambiguous" are
 answers in their own right with a message that says what was seen instead or
 which candidates tie, so a caller can ask rather than act on a guess.
 
@@ -166,11 +168,16 @@ class _Answer:
     rejected: List[Tuple[PerceivedObject, str]] = field(default_factory=list)  # near misses and why
 
 
+def _point(name: str, position: Sequence[float]) -> PerceivedObject:
+    """A place measured to as if it were an object: the robot's base, the midpoint between two landmarks."""
+    return PerceivedObject(id=name, label=name, color='', position=np.asarray(position, float),
+                           quaternion=np.array([1.0, 0, 0, 0]), extent=np.zeros(3), confidence=1.0)
+
+
 class _Evaluator:
     def __init__(self, objects: Sequence[PerceivedObject], robot_position: Sequence[float]):
         self.objects = list(objects)
-        self.robot = PerceivedObject(id='robot', label='robot', color='', position=np.asarray(robot_position, float),
-                                     quaternion=np.array([1.0, 0, 0, 0]), extent=np.zeros(3), confidence=1.0)
+        self.robot = _point('robot', robot_position)
 
     # noun phrases
     def resolve(self, phrase: NounPhrase, exclude: Iterable[str] = ()) -> _Answer:
@@ -201,9 +208,15 @@ class _Evaluator:
 
     def _resolve_rest(self, phrase: NounPhrase, candidates: List[PerceivedObject], answer: _Answer) -> _Answer:
         what = phrase.words or 'the object'
+        for excluded in phrase.negations:
+            candidates = self._without(excluded, candidates, answer)
+            if not candidates:
+                return self._fail(answer, f'nothing fits "{what}": every {phrase.noun or "object"} left is '
+                                  f'{excluded.words}')
         scores = {o.id: 1.0 for o in candidates}
+        midpoints: List[PerceivedObject] = []
         for relation in phrase.relations:
-            result = self._relation(relation, candidates, scores, answer)
+            result = self._relation(relation, candidates, scores, answer, midpoints)
             if result is not None:
                 return result
             candidates = [o for o in candidates if scores[o.id] > 0]
@@ -218,12 +231,30 @@ class _Evaluator:
                 criterion = {('volume', 1): 'big', ('volume', -1): 'small', ('height', 1): 'tall',
                              ('height', -1): 'short'}[(prop, sign)]
                 selectors.append(Selector(criterion=criterion, words=criterion))
-        for selector in selectors:
-            result = self._select(selector, phrase, candidates, answer)
+        ranked = [(selector, None) for selector in selectors]
+        if midpoints and not (phrase.plural or phrase.count):
+            # "the cube between A and B": of those roughly between them, the one nearest their midpoint.
+            ranked.append((Selector(criterion='near', words='nearest the midpoint'), midpoints))
+        for selector, landmarks in ranked:
+            result = self._select(selector, phrase, candidates, answer, landmarks)
             if result.status != 'matched':
                 return result
             candidates = result.objects
         return self._determine(phrase, candidates, scores, answer)
+
+    def _without(self, excluded: NounPhrase, candidates: List[PerceivedObject],
+                 answer: _Answer) -> List[PerceivedObject]:
+        """"not red", "except the big one": the candidates less those the negated phrase names among them
+        (every one it could mean, when it is ambiguous; none, when it names nothing there)."""
+        among = {o.id for o in candidates}
+        result = self.resolve(excluded, exclude=[o.id for o in self.objects if o.id not in among])
+        if result.status == 'no_match':
+            answer.notes.append(f'none of them is {excluded.words}')
+            return candidates
+        answer.factor *= result.factor
+        ids = {o.id for o in result.objects}
+        answer.rejected += [(o, f'it is {excluded.words}') for o in candidates if o.id in ids]
+        return [o for o in candidates if o.id not in ids]
 
     def _determine(self, phrase: NounPhrase, candidates: List[PerceivedObject], scores: Dict[str, float],
                    answer: _Answer) -> _Answer:
@@ -278,8 +309,11 @@ class _Evaluator:
         return groups, None
 
     def _relation(self, relation: Relation, candidates: List[PerceivedObject], scores: Dict[str, float],
-                  answer: _Answer) -> Optional[_Answer]:
-        """Multiply each candidate's score by how well the relation holds (0 drops it); an answer on failure."""
+                  answer: _Answer, midpoints: List[PerceivedObject]) -> Optional[_Answer]:
+        """Multiply each candidate's score by how well the relation holds (0 drops it); an answer on failure.
+
+        "between" also adds the midpoints of its landmark pairs to ``midpoints``, to rank by.
+        """
         groups, failure = self._landmarks(relation, answer)
         if failure is not None:
             return failure
@@ -292,6 +326,8 @@ class _Evaluator:
                 pairs = [tuple(groups[0])]
             else:
                 pairs = [(a, b) for a in groups[0] for b in groups[1] if a.id != b.id]
+            midpoints += [_point('midpoint', (np.asarray(a.position, float) + np.asarray(b.position, float)) / 2)
+                          for a, b in pairs]
         for obj in candidates:
             if obj.id in landmark_ids:
                 scores[obj.id] = 0.0
@@ -374,11 +410,14 @@ class _Evaluator:
         return POSITION_MARGIN
 
     def _select(self, selector: Selector, phrase: NounPhrase, candidates: List[PerceivedObject],
-                answer: _Answer) -> _Answer:
-        """Keep the object(s) at the selector's rank, or a tie (ambiguous) when the ranking is too close."""
+                answer: _Answer, landmarks: Optional[List[PerceivedObject]] = None) -> _Answer:
+        """Keep the object(s) at the selector's rank, or a tie (ambiguous) when the ranking is too close.
+
+        Distances are to ``landmarks`` when given (points, not phrases), else to the selector's landmark
+        phrase, else to the robot.
+        """
         what = phrase.words or 'the object'
-        landmarks = [self.robot]
-        if selector.landmark is not None:
+        if landmarks is None and selector.landmark is not None:
             result = self.resolve(selector.landmark)
             if result.status == 'no_match':
                 return self._fail(answer, f'{result.message} (needed for "{selector.words}")')
@@ -389,6 +428,7 @@ class _Evaluator:
             landmarks = result.objects
             ids = {o.id for o in landmarks}
             candidates = [o for o in candidates if o.id not in ids]
+        landmarks = landmarks or [self.robot]
         if not candidates:
             return self._fail(answer, f'nothing fits "{what}"')
         if selector.default_direction and len(candidates) > 1:

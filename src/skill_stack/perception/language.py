@@ -4,12 +4,14 @@ A grammar, not a list of sentences, is what lets grounding follow phrasings no
 test names: modifiers, relations, ordinals and parts compose, and relations nest
 ("the top of the cube left of the bowl that is behind the ball").
 
-    expression := prefix* ( part_first | noun_phrase ["'s" part] )
+    expression := prefix* ["not" noun_phrase ","] ( part_first | noun_phrase ["'s" part] )
     part_first := [det | quantifier] part "of" noun_phrase          the left edge of the red block
     noun_phrase:= [quantifier ["of"]] [det] [number] premod* [head [part]] postmod*
-    premod     := colour | size | superlative | position | ordinal [superlative | position] | filler
+    premod     := colour | size | superlative | position | ordinal [superlative | position]
+                  | "non" (colour | size) | filler
     postmod    := [that is | located ...] ( relation noun_phrase | "between" np "and" np
-                  | superlative-relation np | position phrase | ordinal | "from" direction )
+                  | superlative-relation np | superlative [to | from] side | position phrase
+                  | ordinal | "from" direction | ("not" | "except" ...) noun_phrase )
                   | ("," | "and") postmod                                (outermost phrase only)
 
 Words the lexicon does not know are skipped and reported, or read as an
@@ -209,15 +211,14 @@ RELATIONS: Dict[Tuple[str, ...], str] = {
 # Postmodifier phrases that pick by position without a landmark ("the cube on the left").
 POSITION_PATTERNS: Dict[str, List[str]] = {
     'left': ['on the left', 'to the left', 'at the left', 'on the left side', 'on the left hand side',
-             'on the far left', 'at the far left', 'furthest left', 'farthest left', 'most to the left',
-             'leftmost', 'far left', 'on your left', 'on my left', 'to your left', 'to my left'],
+             'on the far left', 'at the far left', 'to the far left', 'on the extreme left', 'leftmost', 'far left',
+             'on your left', 'on my left', 'to your left', 'to my left'],
     'right': ['on the right', 'to the right', 'at the right', 'on the right side', 'on the right hand side',
-              'on the far right', 'at the far right', 'furthest right', 'farthest right', 'most to the right',
-              'rightmost', 'far right', 'on your right', 'on my right', 'to your right', 'to my right'],
-    'front': ['in front', 'at the front', 'in the front', 'nearest the front', 'closest to the front',
-              'in the front row', 'frontmost'],
-    'back': ['at the back', 'in the back', 'at the rear', 'in the rear', 'furthest back', 'farthest back',
-             'in the back row', 'at the far end', 'backmost'],
+              'on the far right', 'at the far right', 'to the far right', 'on the extreme right', 'rightmost',
+              'far right', 'on your right', 'on my right', 'to your right', 'to my right'],
+    'front': ['in front', 'at the front', 'in the front', 'in the front row', 'frontmost'],
+    'back': ['at the back', 'in the back', 'at the rear', 'in the rear', 'in the back row', 'at the far end',
+             'backmost'],
     'near': ['nearest to you', 'closest to you', 'nearest to me', 'closest to me', 'nearest you', 'closest you',
              'nearest me', 'closest me', 'nearest to the robot', 'closest to the robot', 'nearest of all',
              'closest of all', 'closest by'],
@@ -230,13 +231,26 @@ POSITION_PATTERNS: Dict[str, List[str]] = {
 POSITIONS: Dict[Tuple[str, ...], str] = {
     tuple(p.split()): kind for kind, phrases in POSITION_PATTERNS.items() for p in phrases}
 
-ORDINAL_DIRECTIONS: Dict[Tuple[str, ...], str] = {}
-for _side, _phrases in {'left': ('left', 'the left', 'left side', 'the left side', 'left hand side'),
-                        'right': ('right', 'the right', 'right side', 'the right side', 'right hand side'),
-                        'front': ('front', 'the front', 'the near side', 'the robot', 'me', 'you', 'the camera'),
-                        'back': ('back', 'the back', 'the rear', 'the far side', 'the far end')}.items():
-    for _phrase in _phrases:
-        ORDINAL_DIRECTIONS[tuple(_phrase.split())] = _side
+# Sides of the workspace: where a superlative points ("furthest to the right", "closest to the left edge")
+# and where an ordinal counts from ("second from the right").
+SIDES: Dict[Tuple[str, ...], str] = {}
+for _side, _names in {'left': ('left', 'far left'), 'right': ('right', 'far right'), 'front': ('front', 'near'),
+                      'back': ('back', 'rear', 'far')}.items():
+    for _name in _names:
+        for _form in (_name, *(f'{_name} {edge}' for edge in ('edge', 'side', 'end', 'hand side'))):
+            if _form not in ('near', 'far'):  # "nearest to the near" means nothing; "far" alone is distance
+                SIDES[tuple(_form.split())] = SIDES[('the', *_form.split())] = _side
+OPPOSITE_SIDES = {'left': 'right', 'right': 'left', 'front': 'back', 'back': 'front'}
+# Words that, before a side, make a superlative towards it ("most to the left", "nearest the back edge").
+EXTREMES = ('furthest', 'farthest', 'most', 'closest', 'nearest')
+ORDINAL_DIRECTIONS: Dict[Tuple[str, ...], str] = {
+    **SIDES, **{tuple(p.split()): 'front' for p in ('the robot', 'me', 'you', 'the camera')}}
+
+# Words that take out what follows: "the cube that is not red", "any cube except the red one", "the non-red cube".
+NEGATIONS: Dict[Tuple[str, ...], str] = {tuple(p.split()): 'not' for p in (
+    'not', 'except', 'except for', 'but', 'but not', 'other than', 'excluding', 'save for', 'aside from',
+    'besides', 'neither', 'nor')}
+NEGATED_ADJECTIVES = ('non', 'not')  # before a colour or size word: "the non-red cube"
 
 
 # -- syntax tree ----------------------------------------------------------------
@@ -280,13 +294,14 @@ class NounPhrase:
     sizes: List[Tuple[str, int]] = field(default_factory=list)  # ('volume' | 'height', +1 | -1)
     selectors: List[Selector] = field(default_factory=list)
     relations: List[Relation] = field(default_factory=list)
+    negations: List[NounPhrase] = field(default_factory=list)  # what it is not: "not red", "except the big one"
     part: Optional[PartSpec] = None  # "the bowl rim": set by the parser, moved to Expression.part
     needs_part: bool = False  # "the handle": only objects that have the part named qualify
 
     def is_empty(self) -> bool:
         """True when the phrase says nothing about which object (no noun, colour, size, position)."""
         return (self.shape is None and not self.colors and not self.sizes and not self.selectors
-                and not self.relations)
+                and not self.relations and not self.negations)
 
 
 @dataclass
@@ -314,6 +329,7 @@ _WORD_NUMBER = re.compile(r"(\d+)(st|nd|rd|th)$")
 def tokenize(text: str) -> List[str]:
     """Lower-case word tokens; "'s" and commas are tokens; hyphens split ("left-most" -> left most)."""
     text = text.lower().replace('\u2019', "'").replace('\u2018', "'")
+    text = re.sub(r"\b(is|are|was|were)n't\b", r'\1 not', text)  # "the cube that isn't blue"
     text = re.sub(r"(\w)'s\b", r"\1 's", text)
     text = re.sub(r"(\w)s'(\s|$)", r"\1s 's\2", text)
     text = re.sub(r'[-_/]', ' ', text)
@@ -339,7 +355,10 @@ class _Parser:
 
     # word access
     def peek(self, k: int = 0) -> str:
-        j = self.i + k
+        return self.token(self.i + k)
+
+    def token(self, j: int) -> str:
+        """The token at index ``j``, or '' past either end."""
         return self.tokens[j] if 0 <= j < len(self.tokens) else ''
 
     def at_end(self) -> bool:
@@ -363,6 +382,7 @@ class _Parser:
     def parse(self, text: str) -> Expression:
         self._skip_command()
         start = self.i
+        excluded = self._leading_negation()
         expression = self._part_first()
         if expression is None:
             phrase = self._noun_phrase(outer=True)
@@ -375,6 +395,7 @@ class _Parser:
                 if part is None:
                     self.i = save
             expression = Expression(text=text, phrase=phrase, part=part)
+        expression.phrase.negations[:0] = excluded
         while not self.at_end():  # words that fit nowhere: reported, and they cost confidence
             word = self.tokens[self.i]
             if word not in (',', ';', 'please', 'now', 'thanks', 'thank', 'you'):
@@ -400,6 +421,33 @@ class _Parser:
             return False
         return bool(word in DEFINITE or word in INDEFINITE or word in QUANTIFIERS or word in COLOR_WORDS
                     or self.match(NOUNS)[0] is not None)
+
+    def _leading_negation(self) -> List[NounPhrase]:
+        """"not the red one, the other cube": what the phrase that follows excludes."""
+        if self.peek() != 'not':
+            return []
+        save = self.i
+        self.i += 1
+        excluded = self._negated()
+        if not excluded:
+            self.i = save
+            return []
+        while self.peek() in (',', ';', 'but', 'rather', 'instead'):
+            self.i += 1
+        return excluded
+
+    def _negated(self) -> List[NounPhrase]:
+        """The phrases after "not" or "except" ([] if none).  A property ("not red", "not a big one") excludes
+        every object that has it; a definite phrase ("not the big one") only the object it names.  A negation
+        inside ("not red, not green", "neither red nor blue") is one more exclusion, not a double negative."""
+        definite = self.peek() in DEFINITE
+        excluded = self._noun_phrase(outer=False)
+        if excluded.is_empty() and not excluded.noun:
+            return []
+        if not definite:
+            excluded.determiner, excluded.plural = 'all', True
+        listed, excluded.negations = excluded.negations, []
+        return [excluded, *listed]
 
     # parts
     def _part(self) -> Optional[PartSpec]:
@@ -518,6 +566,7 @@ class _Parser:
     def _is_postmodifier(self, k: int = 0) -> bool:
         at = self.i + k
         return (self.match(RELATIONS, at)[0] is not None or self.match(POSITIONS, at)[0] is not None
+                or self._extreme_side(at)[0] is not None or self.match(NEGATIONS, at)[0] is not None
                 or self.peek(k) in CLAUSE_FILLERS[:3])
 
     def _premodifiers(self, phrase: NounPhrase, outer: bool) -> None:
@@ -541,15 +590,15 @@ class _Parser:
                     pending_ordinal.words = self.span(start)
                 phrase.selectors.append(pending_ordinal)
                 continue
-            if word in COLOR_WORDS:
-                phrase.colors.append(COLOR_WORDS[word])
+            if word in NEGATED_ADJECTIVES:  # "the non-red cube"
+                excluded = NounPhrase(determiner='all', plural=True)
                 self.i += 1
-                if self.peek() in ('and', 'or') and self.peek(1) in COLOR_WORDS:
-                    self.i += 1  # "the red and blue cubes": either colour
-                continue
-            if word in SIZE_WORDS and not self._starts_part_of():
-                phrase.sizes.append(SIZE_WORDS[word])
-                self.i += 1
+                if self._adjective(excluded):
+                    excluded.words = self.tokens[self.i - 1]
+                    phrase.negations.append(excluded)
+                    continue
+                self.i -= 1
+            if self._adjective(phrase):
                 continue
             direction = self._position_adjectives()
             if direction is not None:
@@ -598,6 +647,21 @@ class _Parser:
             phrase.shape = singular(label)
             phrase.plural = phrase.plural or singular(label) != label
             self.ignored.extend(unknown[:-1])
+
+    def _adjective(self, phrase: NounPhrase) -> bool:
+        """A colour or size word here, added to ``phrase`` and consumed; False if there is none."""
+        word = self.peek()
+        if word in COLOR_WORDS:
+            phrase.colors.append(COLOR_WORDS[word])
+            self.i += 1
+            if self.peek() in ('and', 'or', 'nor', ',') and self.peek(1) in COLOR_WORDS:
+                self.i += 1  # "the red and blue cubes", "not red, blue or green": any of the colours
+            return True
+        if word in SIZE_WORDS and not self._starts_part_of():
+            phrase.sizes.append(SIZE_WORDS[word])
+            self.i += 1
+            return True
+        return False
 
     def _part_as_head(self, phrase: NounPhrase) -> bool:
         """"the handle", "the red grasp point": a part standing where the noun belongs, of any object that has it."""
@@ -661,6 +725,29 @@ class _Parser:
         # "nearest the bowl" has a landmark; "nearest red cube" is a superlative adjective.
         return word in DEFINITE or word in INDEFINITE or word in ROBOT_WORDS
 
+    def _extreme_side(self, at: Optional[int] = None) -> Tuple[Optional[str], int]:
+        """``[the] furthest|most|closest [away|over] [to|on|from] side`` at ``at`` (default: here): the side a
+        superlative after the noun points to ("furthest to the right", "closest to the left edge") and its
+        length, or (None, 0)."""
+        start = self.i if at is None else at
+        k = start + (self.token(start) == 'the')
+        word = self.token(k)
+        if word not in EXTREMES:
+            return None, 0
+        k += 1 + (self.token(k + 1) in ('away', 'over'))
+        side, n = self._towards_side(k, away=word in ('furthest', 'farthest'))
+        return (side, k + n - start) if side is not None else (None, 0)
+
+    def _towards_side(self, at: int, away: bool) -> Tuple[Optional[str], int]:
+        """``[to|towards|on|at|from] side`` at ``at``, not followed by "of" (that is a relation to a landmark):
+        the side and the length.  Away from a side is the other one ("furthest from the left": the right)."""
+        preposition = self.token(at) if self.token(at) in ('to', 'towards', 'toward', 'on', 'at', 'from') else ''
+        side, n = self.match(SIDES, at + bool(preposition))
+        end = at + bool(preposition) + n
+        if side is None or self.token(end) == 'of':
+            return None, 0
+        return (OPPOSITE_SIDES[side] if away and preposition == 'from' else side), end - at
+
     def _is_boundary(self) -> bool:
         word = self.peek()
         return (word in (',', ';', "'s", 'and', 'from') or self._is_postmodifier()
@@ -696,11 +783,25 @@ class _Parser:
     def _postmodifier(self, phrase: NounPhrase) -> bool:
         """One postmodifier, consumed; False (nothing consumed) if none starts here."""
         start = self.i
-        while self.peek() in CLAUSE_FILLERS:
+        while self.peek() in CLAUSE_FILLERS or (self.peek() == "'s" and self.peek(-1) in CLAUSE_FILLERS[:3]):
             if self.match(RELATIONS)[0] is not None or self.match(POSITIONS)[0] is not None:
                 break
             self.i += 1
         word = self.peek()
+        negation, n = self.match(NEGATIONS)
+        if negation is not None:  # "the cylinder that is not red", "any cube except the red one"
+            self.i += n
+            excluded = self._negated()
+            if not excluded:
+                self.i = start
+                return False
+            phrase.negations += excluded
+            return True
+        side, n = self._extreme_side()
+        if side is not None:  # "the cylinder furthest to the right"
+            phrase.selectors.append(Selector(criterion=side, words=' '.join(self.tokens[self.i:self.i + n])))
+            self.i += n
+            return True
         # ordinal after the noun: "the cube second from the left"
         if word in ORDINALS or _WORD_NUMBER.match(word or 'x'):
             rank = ORDINALS[word] if word in ORDINALS else int(_WORD_NUMBER.match(word).group(1)) - 1
@@ -719,6 +820,13 @@ class _Parser:
                 ordinal.criterion, ordinal.default_direction = str(direction), False
                 ordinal.words += ' ' + ' '.join(self.tokens[self.i - 1 - n:self.i])
                 return True
+        if word in ('to', 'towards', 'toward', 'from') and pending is not None:
+            side, n = self._towards_side(self.i, away=pending.criterion == 'far')
+            if side is not None:  # "the furthest cube to the right": the rightmost
+                pending.criterion = side
+                pending.words += ' ' + ' '.join(self.tokens[self.i:self.i + n])
+                self.i += n
+                return True
         if word in ('to', 'from') and pending is not None and self.match(RELATIONS)[0] is None \
                 and self.match(POSITIONS)[0] is None:
             self.i += 1  # "the closest cube to the bowl", "the furthest cube from the bowl"
@@ -728,8 +836,10 @@ class _Parser:
         relation, m = self.match(RELATIONS)
         if position is not None and n >= m:
             after = self.i + n
-            # "on the left of the bowl" is a relation; "on the left" alone is a position.
-            if not (after < len(self.tokens) and self.tokens[after] in ('of',)):
+            # "on the left of the bowl", "in between the pad and the bowl" are relations; "on the left",
+            # "in between" alone are positions.
+            landmark = self.peek(n) == 'of' or (m == n and self.peek(n) not in ('', ',', ';', 'and'))
+            if not landmark:
                 words = ' '.join(self.tokens[self.i:after])
                 self.i = after
                 phrase.selectors.append(Selector(criterion=str(position), words=words))
