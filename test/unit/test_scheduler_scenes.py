@@ -43,7 +43,7 @@ def scene(*objects: PerceivedObject) -> PerceivedScene:
 def table() -> PerceivedScene:
     """An arm's table: red and blue cubes, a green ball, a blue and a yellow bowl, all within reach."""
     return scene(obj('obj_0', 'box', 'red', 0.40, 0.15), obj('obj_1', 'box', 'blue', 0.45, -0.15),
-                 obj('obj_2', 'sphere', 'green', 0.35, 0.0), obj('obj_3', 'bowl', 'blue', 0.50, 0.05),
+                 obj('obj_2', 'sphere', 'green', 0.37, 0.02), obj('obj_3', 'bowl', 'blue', 0.50, 0.05),
                  obj('obj_4', 'bowl', 'yellow', 0.30, -0.25))
 
 

@@ -161,15 +161,34 @@ def test_a_scene_object_out_of_reach_fails_its_task_naming_distance_and_reach(po
     scene = PerceivedScene(objects=[perceived(cube.name, 'box', [*cube.position, 0.02], cube.size, color='yellow')])
     pick, push = (PickSkill(), {'object': 'cube'}), (PushSkill(), {'object': 'cube', 'direction': 0.0,
                                                                    'distance': 0.1})
-    for skill, args in (pick, push):
-        score, why = skill.feasibility(args, scene)
-        assert score == 0.0
-        assert f'out of reach ({distance:.3f} m from the arm base; a top-down gripper reaches 0.20..0.62 m' in why
+    # Pick's feasibility checks the reach its targets() check: the nearest at the grasp height.
+    score, why = pick[0].feasibility(pick[1], scene)
+    assert score == 0.0
+    assert f'out of reach ({distance:.3f} m from the arm base; a top-down gripper reaches 0.36..0.62 m' in why
+    score, why = push[0].feasibility(push[1], scene)
+    assert score == 0.0
+    assert f'out of reach ({distance:.3f} m from the arm base; a top-down gripper reaches 0.20..0.62 m' in why
     # At the grasp height the nearest reach is farther; push names its first point out of reach.
     for (skill, args), where in ((pick, f'{distance:.3f}'), (push, r'0\.\d{3}')):
         with pytest.raises(SkillArgumentError, match=rf'out of reach \({where} m from the arm base; '
                                                      r'a top-down gripper reaches 0\.36\.\.0\.62 m'):
             skill.targets(skill.validate(args), scene, robot_at())
+
+
+def test_pick_feasibility_uses_the_reach_at_the_grasp_height():
+    """0.35 m is within the nearest reach at any height (0.20 m) but not at table level (0.36 m): pick's
+    targets() refuse it, so its feasibility must too, and one just inside is feasible."""
+    near = PerceivedScene(objects=[perceived('close', 'box', [0.35, 0.0, 0.02], [0.04] * 3),
+                                   perceived('fine', 'box', [0.37, 0.05, 0.02], [0.04] * 3, color='blue')])
+    pick = PickSkill()
+    score, why = pick.feasibility({'object': 'close'}, near)
+    assert score == 0.0
+    assert '0.350 m from the arm base' in why
+    assert 'reaches 0.36..0.62 m' in why
+    with pytest.raises(SkillArgumentError, match='0.350 m from the arm base'):
+        pick.targets({'object': 'close'}, near, robot_at())
+    assert pick.feasibility({'object': 'fine'}, near)[0] > 0.5
+    pick.targets({'object': 'fine'}, near, robot_at())
 
 
 def test_command_clips_the_step_and_keeps_the_gripper_down(scene):

@@ -8,7 +8,8 @@ steps an instruction leaves implicit (pick before place, take_off before fly_to)
 and drops the ones already true (take_off when flying), or says why the plan
 cannot run.  Every planner's output and every repaired plan goes through it, so
 even a model's plan only runs when it is consistent.  A skill not in the table
-has no preconditions.
+has no preconditions.  ``settle`` moves an object a step leaves at a table spot,
+so the steps after it are scored in the scene it leaves (a swap's spots free up).
 """
 
 from __future__ import annotations
@@ -16,8 +17,12 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import List, Optional, Tuple
 
-from skill_stack.scheduler.catalog import SkillCatalog
+import numpy as np
+
+from skill_stack.perception.types import PerceivedScene
+from skill_stack.scheduler.catalog import OFFSET_ARG, SkillCatalog
 from skill_stack.scheduler.plan import RobotState, Step
+from skill_stack.scheduler.relative import standing_at
 
 
 @dataclass(frozen=True)
@@ -28,12 +33,13 @@ class Effect:
     releases: bool = False  # afterwards nothing is held
     needs_airborne: Optional[bool] = None  # True: must be flying; False: must be on the ground
     airborne: Optional[bool] = None  # flying afterwards (None: unchanged)
+    leaves_at: str = ''  # the point argument where the held object is left standing (a spot on the table)
 
 
 EFFECTS = {
     'pick': Effect(acquires='object'),
     'grasp': Effect(acquires='object'),
-    'place': Effect(needs_held='object', releases=True),
+    'place': Effect(needs_held='object', releases=True, leaves_at='point'),
     'release': Effect(releases=True),
     'rotate': Effect(needs_held='object'),
     'push': Effect(needs_empty=True),
@@ -59,6 +65,18 @@ def apply(step: Step, state: RobotState) -> RobotState:
     if e.airborne is not None:
         state = replace(state, airborne=e.airborne)
     return state
+
+
+def settle(step: Step, scene: PerceivedScene) -> PerceivedScene:
+    """The scene after ``step``, as far as a plan can know it: an object left at a table spot stands there (its
+    old spot is free, its new one taken); what other steps do to objects is not known until they run."""
+    e = effect(step.skill)
+    point = step.args.get(e.leaves_at) if e.leaves_at else None
+    if point is None:
+        return scene
+    point = np.asarray(point, float) + np.asarray(step.args.get(OFFSET_ARG) or (0.0, 0.0, 0.0), float)
+    moved = step.args.get(e.needs_held)
+    return replace(scene, objects=[standing_at(o, point) if o.id == moved else o for o in scene.objects])
 
 
 def check(step: Step, state: RobotState) -> str:

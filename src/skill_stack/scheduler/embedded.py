@@ -14,9 +14,14 @@ that keeps the steps out of each other's way; "stack" puts each object on the
 previous one, biggest at the bottom.  "Put X next to / left of / behind Y"
 places X at a free table point beside Y and "push X towards / away from Y"
 pushes along the line between them (``relative``); a put's destination "it"
-is the last object named that is not the one moved.  When a phrase is ambiguous the skills'
-feasibility decides if one candidate is clearly better (SayCan), else the plan
-fails with grounding's question.  ``planning.finalize`` then inserts implicit
+is the last object named that is not the one moved.  A put without a
+destination ("put it down", "drop it", "let go of it", "put it back") leaves the
+held object where it was picked up from; "swap A and B" sets A down on a spare
+spot, B in A's place and A in B's.  Table spots are worked out in the scene as
+the steps before leave it (``effects.settle``).  When a phrase is ambiguous the
+skills' feasibility decides if one candidate is clearly better (SayCan; a put
+is no more feasible than the pick it needs), else the plan fails with
+grounding's question.  ``planning.finalize`` then inserts implicit
 steps (pick before place, take_off before fly_to) and scores every step.
 A failure ends with instructions that would work in this scene (``examples``).
 """
@@ -36,7 +41,7 @@ from skill_stack.perception.types import PerceivedObject, PerceivedScene
 from skill_stack.scheduler import lexicon as lx
 from skill_stack.scheduler.binding import find, ref_of
 from skill_stack.scheduler.catalog import SkillCatalog, clear_winner, rank
-from skill_stack.scheduler.effects import effect
+from skill_stack.scheduler.effects import apply, effect, settle
 from skill_stack.scheduler.examples import suggestion
 from skill_stack.scheduler.instruction import Clause, parse_instruction
 from skill_stack.scheduler.plan import PlanResult, RobotState, Step
@@ -50,7 +55,7 @@ from skill_stack.scheduler.planning import (
     skill_list,
 )
 from skill_stack.scheduler.references import EMPTY, HOLDS_AT, Ref, Resolver
-from skill_stack.scheduler.relative import GAP, push_along, spots_beside
+from skill_stack.scheduler.relative import GAP, push_along, spots_beside, standing_at, table_point
 from skill_stack.scheduler.slots import MOVE_SIZES, Unplannable, direction_arg, fill
 
 SUGGESTED = ('say e.g.', 'try e.g.')  # a failure message that already shows a way to say it
@@ -146,7 +151,14 @@ class _Job:
             return self._skill('put') is not None or self._skill('push') is not None
         if concept == 'stack':
             return self._skill('put') is not None
+        if concept == 'swap':
+            return self._on_table() is not None
         return self._skill(concept) is not None
+
+    def _on_table(self) -> Optional[str]:
+        """The put skill when it can also leave an object at a spot on the table (place's ``point``)."""
+        put = self._skill('put')
+        return put if put is not None and self.catalog.arg(put, 'point') is not None else None
 
     def clause(self, clause: Clause, elliptical: bool = False) -> None:
         concept = next((c for c in clause.concepts if self._available(c)), None)
@@ -160,6 +172,8 @@ class _Job:
             self.notes.append(f'ignored the words: {" ".join(clause.ignored)}')
         if concept in ('acquire', 'move', 'put', 'stack'):
             self._placing(concept, clause, confidence, elliptical)
+        elif concept == 'swap':
+            self._swap(clause, confidence)
         elif concept == 'push' and clause.direction is None and self._push_relative(clause, confidence):
             return
         else:
@@ -170,6 +184,10 @@ class _Job:
         put, push = self._skill('put'), self._skill('push')
         if concept == 'move' and clause.direction is not None and push is not None:
             return self._simple(push, clause, confidence)
+        if concept == 'put' and self._on_table() is not None:
+            back, said = _put_back(clause)  # "put it back (down)", "put it back where it was", "... on the table"
+            if said and not any(r.destination for r in back.readings(lx.PUT_PREPOSITIONS)):
+                return self._put_down(back, confidence)
         pair = None
         if put is not None:
             prepositions = DIRECTIONAL if concept == 'acquire' else lx.PUT_PREPOSITIONS
@@ -194,6 +212,8 @@ class _Job:
             return self._simple(self._skill('acquire'), clause, confidence)
         if concept == 'put' and self._skill('release') is not None:
             return self._simple(self._skill('release'), clause, confidence)
+        if concept == 'put' and self._on_table() is not None:
+            return self._put_down(_put_back(clause)[0], confidence)  # "put it down", "drop it", "let go of it"
         raise Unplannable(f'say where to {clause.verb} {" ".join(clause.body) or "it"} '
                           f'("{_clip(clause.words)}"): into or onto which object, or next to which?')
 
@@ -301,26 +321,114 @@ class _Job:
         said, clause = _take_length(clause)
         gap = said if said is not None else GAP  # "put it 10 cm left of the bowl": the gap
         held_arg = self.catalog.object_args(skill)[0].name
+        where = {'near': 'next to', 'behind': 'behind', 'front': 'in front of'}.get(side, f'{side} of')
         self._drop_trailing_acquires(theme.objects)
         for obj in self._order([o for o in theme.objects if o.id != target.id], {}):
-            spot = self._free_spot(skill, held_arg, obj, target, side, gap)
+            spot, why = self._free_spot(skill, held_arg, obj, [self._current(target)], side, gap)
+            if spot is None:
+                raise Unplannable(f'cannot put {describe(obj)} {where} {describe(target)}: {why}')
             one = Ref(theme.phrase, 'matched', [obj], theme.confidence)
             self._emit(skill, {held_arg: one}, clause, confidence, given={'point': spot})
         self.resolve.last_theme = theme.objects
 
-    def _free_spot(self, skill: str, held_arg: str, obj: PerceivedObject, landmark: PerceivedObject, side: str,
-                   gap: float) -> List[float]:
-        """The first spot beside ``landmark`` that the skill rates feasible, clear of spots earlier steps fill."""
-        taken = [(s.args['point'], footprint_radius(find(self.scene, s.args[held_arg]) or obj))
-                 for s in self.steps if s.skill == skill and s.args.get('point') is not None]
-        where = {'near': 'next to', 'behind': 'behind', 'front': 'in front of'}.get(side, f'{side} of')
+    def _free_spot(self, skill: str, held_arg: str, obj: PerceivedObject, landmarks: Sequence[PerceivedObject],
+                   side: str, gap: float, keep_clear: Sequence[Tuple[np.ndarray, float]] = ()
+                   ) -> Tuple[Optional[List[float]], str]:
+        """The first spot beside one of ``landmarks`` that the skill rates feasible in the scene the steps so far
+        leave, clear of ``keep_clear`` (point, radius); or None and why."""
+        now = self._now()
         why = 'no free table there'
-        for spot in spots_beside(obj, landmark, self.scene, side, gap, taken):
-            point = [round(float(v), 4) + 0.0 for v in spot.point]
-            score, why = self.catalog.feasibility(Step(skill, {held_arg: obj.id, 'point': point}), self.scene)
-            if score >= MIN_FEASIBILITY:
-                return point
-        raise Unplannable(f'cannot put {describe(obj)} {where} {describe(landmark)}: {why}')
+        for landmark in landmarks:
+            for spot in spots_beside(obj, landmark, now, side, gap, keep_clear):
+                point = [round(float(v), 4) + 0.0 for v in spot.point]
+                score, why = self.catalog.feasibility(Step(skill, {held_arg: obj.id, 'point': point}), now)
+                if score >= MIN_FEASIBILITY:
+                    return point, ''
+        return None, why
+
+    def _now(self) -> PerceivedScene:
+        """The scene as the steps so far leave it: what they put at table spots stands there (``effects``)."""
+        scene = self.scene
+        for step in self.steps:
+            scene = settle(step, scene)
+        return scene
+
+    def _current(self, obj: PerceivedObject) -> PerceivedObject:
+        """``obj`` where the steps so far leave it."""
+        return find(self._now(), obj.id) or obj
+
+    def _held(self) -> Optional[PerceivedObject]:
+        """What the gripper holds after the steps so far (a put's own pick is left implicit, so a put
+        releases what it puts)."""
+        state = self.state
+        for step in self.steps:
+            state = apply(step, state)
+        return find(self.scene, state.holding) if state.holding is not None else None
+
+    def _origin(self, obj: PerceivedObject) -> List[float]:
+        """The table spot ``obj`` stands on as the steps so far leave it, where a pick takes it from (free again
+        once it is held); for an object held since before the plan, the table under it."""
+        current = self._current(obj)
+        lifted = obj.id == self.state.holding and current is find(self.scene, obj.id)
+        return [round(float(v), 4) + 0.0 for v in table_point(current, self.scene, resting=not lifted)]
+
+    def _put_down(self, clause: Clause, confidence: float) -> None:
+        """"put it down", "drop it", "release it", "put it back": the held object back on the table where it was
+        picked up from, or (when a step before took that spot) on a free spot beside it."""
+        skill = self._on_table()
+        held_arg = self.catalog.object_args(skill)[0].name
+        held, phrase = self._held(), ' '.join(clause.body)
+        theme = self.resolve(phrase) if phrase else EMPTY
+        if tuple(clause.body) in lx.PRONOUNS and theme.status != 'matched':
+            theme = EMPTY  # "put it down" as the first thing said: whatever is held
+        if held is not None and theme.empty:
+            theme = Ref(phrase or 'it', 'matched', [held])
+        tip = suggestion(self.scene, self.catalog, self.state.embodiment, about='put it down')
+        if theme.empty:
+            raise Unplannable(f'nothing is held to put down: say what to pick up first; {tip}'.rstrip('; '))
+        obj = next((o for o in theme.objects if held is not None and o.id == held.id), None)  # of look-alikes too
+        if obj is None:
+            _require(theme, 'what to put down')
+            raise Unplannable(f'{describe(theme.objects[0])} is not held, so there is nothing to put down: pick it '
+                              f'up first; {tip}'.rstrip('; '))
+        point = self._origin(obj)
+        if self.catalog.feasibility(Step(skill, {held_arg: obj.id, 'point': point}), self._now())[0] < MIN_FEASIBILITY:
+            point, why = self._free_spot(skill, held_arg, obj, [standing_at(obj, point)], 'near', GAP)
+            if point is None:
+                raise Unplannable(f'cannot put {describe(obj)} down where it was or beside it: {why}')
+            self.notes.append(f'{obj.id} is put down beside where it was: a step before took that spot')
+        self._drop_trailing_acquires([obj])
+        self._emit(skill, {held_arg: Ref(theme.phrase, 'matched', [obj], theme.confidence)}, clause, confidence,
+                   given={'point': point})
+        self.resolve.last_theme = [obj]
+
+    def _swap(self, clause: Clause, confidence: float) -> None:
+        """"swap A and B", "exchange A with B": A to a spare spot beside them, B to A's place, then A to B's.
+        The spots are fixed now, from where the two stand; the spare one keeps clear of both places."""
+        skill = self._on_table()
+        body, _ = lx.trim(clause.body, lx.SWAP_LEADS, (*lx.SWAP_TAILS, *lx.FILLER_TAILS))  # "the places of A and B"
+        clause = replace(clause, body=body)
+        found = self._ranked(clause, lx.SWAP_WITH, need_destination=True)[0]  # "A and B", "A with B"
+        theme, other = found[:2] if found is not None else (self.resolve(' '.join(body)), EMPTY)  # "the two balls"
+        _require(theme, 'which two objects to swap')
+        if not other.empty:
+            _require(other, f'what to swap {theme.phrase} with')
+        named = {o.id: (ref, o) for ref in (theme, other) for o in ref.objects}
+        if len(named) != 2:
+            said = ' and '.join(r.phrase for r in (theme, other) if not r.empty)
+            raise Unplannable(f'swapping takes two objects; "{said}" names {len(named)}')
+        (a_ref, a), (b_ref, b) = named.values()
+        held_arg = self.catalog.object_args(skill)[0].name
+        a_place, b_place = self._origin(a), self._origin(b)
+        spare, why = self._free_spot(skill, held_arg, a, [self._current(a), self._current(b)], 'near', GAP,
+                                     keep_clear=[(np.asarray(a_place), footprint_radius(b))])
+        if spare is None:
+            raise Unplannable(f'cannot swap {describe(a)} and {describe(b)}: no free table spot in reach to set '
+                              f'{a.id} down meanwhile ({why})')
+        self._drop_trailing_acquires([a])
+        for ref, obj, point in ((a_ref, a, spare), (b_ref, b, a_place), (a_ref, a, b_place)):
+            self._emit(skill, {held_arg: replace(ref, objects=[obj])}, clause, confidence, given={'point': point})
+        self.resolve.last_theme = [a, b]
 
     def _push_relative(self, clause: Clause, confidence: float) -> bool:
         """"push X towards / all the way to / away from Y"; False when the clause names no such landmark."""
@@ -433,11 +541,24 @@ class _Job:
             step = Step(skill, {**{n: o.id for n, o in combo.items()}, **numbers}, robot=self.state.embodiment,
                         confidence=float(min(conf, 1.0)), source=clause.words,
                         refs={n: ref_of(o) for n, o in combo.items()})
-            steps.append(self.catalog.assess(step, self.scene))
+            steps.append(self._assess(step))
         if not steps:
             names = ', '.join(f'{n}={r.phrase!r}' for n, r in refs.items())
             raise Unplannable(f'{skill}: one object cannot fill two arguments ({names})')
         return steps
+
+    def _assess(self, step: Step) -> Step:
+        """A candidate scored (SayCan); one that needs its object held, and not held yet, needs the pick as well,
+        so it is no more feasible than that pick (a look-alike out of reach loses)."""
+        self.catalog.assess(step, self.scene)
+        needs = effect(step.skill).needs_held
+        wanted = step.args.get(needs) if needs else None
+        acquire, held = self._skill('acquire'), self._held()
+        if wanted is not None and acquire is not None and (held is None or held.id != wanted):
+            score, why = self.catalog.feasibility(Step(acquire, {effect(acquire).acquires: wanted}), self.scene)
+            if score < step.feasibility:
+                step.feasibility, step.why = score, why
+        return step
 
     def _order(self, objects: List[Optional[PerceivedObject]], numbers: Dict[str, Any]
                ) -> List[Optional[PerceivedObject]]:
@@ -477,6 +598,14 @@ def _landmark(ref: Ref, doing: str) -> PerceivedObject:
     if len(ref.objects) != 1:
         raise Unplannable(f'{doing} which one? {ref.message or ref.phrase}')
     return ref.objects[0]
+
+
+def _put_back(clause: Clause) -> Tuple[Clause, bool]:
+    """The clause less politeness and the words that say where the object was ("back", "down", "where it was",
+    "on the table"; "back" parsed as a direction too), and whether it said any of them."""
+    back = clause.direction_words == 'back'
+    body, said = lx.trim(lx.trim(clause.body, tails=lx.FILLER_TAILS)[0], tails=lx.PUT_BACK)
+    return replace(clause, body=body, **({'direction': None, 'direction_words': ''} if back else {})), back or said
 
 
 def _take_length(clause: Clause) -> Tuple[Optional[float], Clause]:

@@ -138,9 +138,9 @@ class _Parser:
         """"put A in B and C in D": both sides of the 'and' place something, so the second repeats the verb."""
         end = next((k for k in range(after, len(self.tokens)) if self.tokens[k] in (';', ',', 'and')),
                    len(self.tokens))
-        table = set(lx.PUT_PREPOSITIONS)
+        table = set(lx.PUT_PREPOSITIONS)  # after the politeness: the "to" of "I want you to" places nothing
         return all(any(lx.match(self.tokens, k, table)[0] is not None for k in range(a + 1, b))
-                   for a, b in ((start, at), (after, end)))
+                   for a, b in ((self.skip_fillers(start, at), at), (after, end)))
 
     def split(self) -> List[Tuple[int, int]]:
         """Token ranges of the clauses."""

@@ -30,7 +30,7 @@ _VERBS: Dict[str, Tuple[str, ...]] = {
     'lift up': ('acquire',), 'get': ('acquire',), 'fetch': ('acquire',), 'grasp': ('acquire',),
     'grip': ('acquire',), 'hold': ('acquire',), 'hold onto': ('acquire',), 'seize': ('acquire',),
     'collect': ('acquire',), 'snatch': ('acquire',), 'retrieve': ('acquire',), 'clutch': ('acquire',),
-    'scoop up': ('acquire',), 'catch': ('acquire',),
+    'scoop up': ('acquire',), 'catch': ('acquire',), 'raise': ('acquire',), 'raise up': ('acquire',),
     # put: an object somewhere (in or on a target); without a target it lets go
     'put': ('put',), 'place': ('put',), 'drop': ('put',), 'set': ('put',), 'lay': ('put',), 'deposit': ('put',),
     'stick': ('put',), 'insert': ('put',), 'load': ('put',), 'pop': ('put',), 'toss': ('put',),
@@ -56,9 +56,14 @@ _VERBS: Dict[str, Tuple[str, ...]] = {
     # in-hand rotation
     'rotate': ('rotate',), 'turn': ('rotate',), 'twist': ('rotate',), 'spin': ('rotate',), 'revolve': ('rotate',),
     'swivel': ('rotate',), 'reorient': ('rotate',), 'roll': ('rotate',),
-    # let go
-    'release': ('release',), 'let go': ('release',), 'let go of': ('release',), 'unhand': ('release',),
-    'let loose': ('release',), 'open': ('release',), 'put down': ('land', 'put'), 'set down': ('land', 'put'),
+    # let go; a robot without a release skill puts the object down on the table instead
+    'release': ('release', 'put'), 'let go': ('release', 'put'), 'let go of': ('release', 'put'),
+    'unhand': ('release', 'put'), 'let loose': ('release', 'put'), 'open': ('release',),
+    'put down': ('land', 'put'), 'set down': ('land', 'put'),
+    # swap two objects' places (a put to a spare spot and two puts into each other's place)
+    'swap': ('swap',), 'swap around': ('swap',), 'swap over': ('swap',), 'switch': ('swap',),
+    'switch around': ('swap',), 'switch over': ('swap',), 'exchange': ('swap',), 'interchange': ('swap',),
+    'trade': ('swap',),
     # flight
     'take off': ('take_off',), 'lift off': ('take_off',), 'launch': ('take_off',), 'ascend': ('take_off',),
     'go up': ('take_off',), 'fly up': ('take_off',), 'rise': ('take_off',), 'climb': ('take_off',),
@@ -82,7 +87,7 @@ CONCEPT_SKILLS: Dict[str, Tuple[str, ...]] = {
 CONCEPT_WORDS = {'acquire': 'pick things up', 'put': 'put things somewhere', 'release': 'let go',
                  'push': 'push things', 'goto': 'go to things', 'fly': 'fly', 'rotate': 'rotate things in hand',
                  'take_off': 'take off', 'land': 'land', 'hover': 'hover', 'move': 'move things',
-                 'stack': 'stack things'}
+                 'stack': 'stack things', 'swap': 'swap things'}
 # Trailing particles of separable verbs: "pick it up", "put it down", "turn it over".
 PARTICLES = ('up', 'down', 'over', 'off', 'out', 'away')
 
@@ -117,6 +122,7 @@ THERE = ('there', 'back there', 'over there', 'in there', 'on there', 'in it', '
 
 # Words that end a noun phrase without describing it ("there too", "the cube as well").
 TRAILING_FILLERS = ('too', 'also', 'again', 'please', 'now', 'as well', 'first', 'instead', 'for me', 'thanks')
+FILLER_TAILS: Tuple[Words, ...] = tuple(tuple(f.split()) for f in TRAILING_FILLERS)
 # Pronouns of quantity, as perception's grammar says them.
 QUANTITY_PRONOUNS = {'everything': 'all the objects', 'all of them': 'all the objects', 'anything': 'an object',
                      'something': 'an object', 'whatever': 'all the objects', 'all': 'all the objects'}
@@ -149,6 +155,18 @@ PUSH_RELATIVE: Dict[Words, str] = {tuple(k.split()): v for k, v in {
 # Comparatives that end in a preposition: "closer to the bowl" is never "to the bowl".
 COMPARATIVES: Tuple[Words, ...] = tuple(tuple(p.split()) for p in (
     'closer to', 'nearer to', 'further from', 'farther from', 'further away from', 'farther away from'))
+# "put it back where it was", "put it down on the table": a put without a destination, back where the object
+# was picked up from (a final "back" or "down" is parsed as a direction or a particle before these are seen).
+PUT_BACK: Tuple[Words, ...] = tuple(tuple(p.split()) for p in (
+    'back', 'down', 'where it was', 'where it came from', 'where you found it', 'where you got it', 'in its place',
+    'in place', 'on the table', 'onto the table', 'on the table top', 'on the ground', 'on the floor'))
+# "swap the places of A and B", "switch A and B around", "exchange A with B": words around the two objects.
+SWAP_LEADS: Tuple[Words, ...] = tuple(tuple(p.split()) for p in (
+    'the places of', 'the positions of', 'the place of', 'the position of', 'the spots of', 'the locations of',
+    'places of', 'positions of', 'places', 'positions', 'places between', 'positions between'))
+SWAP_TAILS: Tuple[Words, ...] = tuple(tuple(p.split()) for p in (
+    'around', 'round', 'over', 'places', 'positions', 'their places', 'their positions', 'places around'))
+SWAP_WITH: Tuple[Words, ...] = (('with',), ('and',))
 # "put everything that fits into the bowl": a group narrowed to what the destination can take.
 FITTING: Tuple[Words, ...] = tuple(tuple(p.split()) for p in (
     'that fits', 'that fit', 'which fits', 'which fit', 'that will fit', 'that can fit', 'that would fit',
@@ -254,6 +272,22 @@ def match(tokens: Sequence[str], i: int, table) -> Tuple[Optional[Words], int]:
         if key in table:
             return key, n
     return None, 0
+
+
+def suffix(words: Sequence[str], phrases: Sequence[Words]) -> int:
+    """The length of the longest of ``phrases`` that ends ``words`` (0 if none)."""
+    words = tuple(words)
+    return max((len(p) for p in phrases if len(p) <= len(words) and words[-len(p):] == p), default=0)
+
+
+def trim(words: Sequence[str], leads: Sequence[Words] = (), tails: Sequence[Words] = ()) -> Tuple[List[str], bool]:
+    """``words`` less the longest of ``leads`` at the start and, repeatedly, ``tails`` at the end ("the cube back
+    down on the table"), and whether anything was taken off."""
+    _, n = match(words, 0, set(leads))
+    words, trimmed = list(words)[n:], n > 0
+    while suffix(words, tails):
+        words, trimmed = words[:-suffix(words, tails)], True
+    return words, trimmed
 
 
 def number_at(tokens: Sequence[str], i: int) -> Tuple[Optional[float], int]:

@@ -21,7 +21,7 @@ import numpy as np
 
 from skill_stack.perception.types import PerceivedScene
 from skill_stack.scheduler.catalog import SkillCatalog
-from skill_stack.scheduler.effects import complete
+from skill_stack.scheduler.effects import complete, settle
 from skill_stack.scheduler.plan import Plan, PlanResult, RobotState, Step
 
 MAX_INSTRUCTION_CHARS = 2000
@@ -107,8 +107,9 @@ def finalize(steps: Sequence[Step], scene: PerceivedScene, state: RobotState, ca
     if not completed:
         return PlanResult(ok=True, plan=Plan([], instruction, state.name), reason='nothing to do: ' + '; '.join(more),
                           planner=planner, notes=notes)
-    for step in completed:
+    for step in completed:  # each in the scene the steps before it leave (a swap's spots free up)
         catalog.assess(step, scene)
         if step.feasibility < min_feasibility:
             return PlanResult.failure(f'cannot {step.describe()}: {step.why}', planner, notes)
+        scene = settle(step, scene)
     return PlanResult(ok=True, plan=Plan(completed, instruction, state.name), planner=planner, notes=notes)

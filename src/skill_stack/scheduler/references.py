@@ -60,7 +60,7 @@ class Resolver:
             if phrase.endswith(' ' + filler):
                 phrase = phrase[:-len(filler) - 1]
         words = tuple(phrase.split())
-        fits = _suffix(words, lx.FITTING)
+        fits = lx.suffix(words, lx.FITTING)
         if 0 < fits < len(words):
             return replace(self(' '.join(words[:-fits])), phrase=phrase, fitting=True)
         phrase = lx.QUANTITY_PRONOUNS.get(phrase, phrase)
@@ -155,11 +155,6 @@ class Resolver:
             ids = {o.id for o in left_out.objects}
             return Ref(phrase, 'matched', [o for o in group.objects if o.id not in ids], group.confidence)
         return None
-
-
-def _suffix(words: tuple, phrases) -> int:
-    """The length of the longest of ``phrases`` that ends ``words`` (0 if none)."""
-    return max((len(p) for p in phrases if len(p) <= len(words) and words[-len(p):] == p), default=0)
 
 
 def _holds(obj: PerceivedObject, preposition: str) -> bool:

@@ -16,7 +16,7 @@ amount said (never into Y), "all the way" to ``STOP_SHORT`` before Y, or
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -42,9 +42,9 @@ class Spot:
 def spots_beside(held: PerceivedObject, landmark: PerceivedObject, scene: PerceivedScene, side: str,
                  gap: float = GAP, taken: Sequence[Tuple[np.ndarray, float]] = ()) -> List[Spot]:
     """Free spots for ``held`` beside ``landmark``, best first: on ``side`` nearest first, or ('near') on every
-    side, roomiest first.  ``taken``: (point, radius) of spots earlier steps of the plan fill."""
+    side, roomiest first.  ``taken``: (point, radius) of more spots to keep clear (where something will go)."""
     sides = list(SIDES) if side == 'near' else [side]
-    surface = scene.support_height if scene.support_height is not None else _bottom(landmark)
+    surface = table_point(landmark, scene)[2]
     others = [(np.asarray(o.position, float)[:2], footprint_radius(o)) for o in scene.objects
               if o.id not in (held.id, landmark.id)]
     others += [(np.asarray(p, float)[:2], r) for p, r in taken]
@@ -61,6 +61,21 @@ def spots_beside(held: PerceivedObject, landmark: PerceivedObject, scene: Percei
         if spots:
             return sorted(spots, key=lambda s: -s.room)
     return []
+
+
+def table_point(obj: PerceivedObject, scene: PerceivedScene, resting: bool = True) -> np.ndarray:
+    """The table point under ``obj``'s centre, at the table perception found, else at the object's bottom; for
+    an object not ``resting`` on the table (up in the gripper) at the arm base's level, z = 0."""
+    surface = scene.support_height if scene.support_height is not None else _bottom(obj) if resting else 0.0
+    return np.array([*np.asarray(obj.position, float)[:2], surface])
+
+
+def standing_at(obj: PerceivedObject, point: Sequence[float]) -> PerceivedObject:
+    """``obj`` (keypoints too) moved so that the centre of its bottom is at table ``point``: where a place at a
+    table spot leaves it."""
+    shift = np.asarray(point, float) - np.array([*np.asarray(obj.position, float)[:2], _bottom(obj)])
+    return replace(obj, position=np.asarray(obj.position, float) + shift,
+                   keypoints=[replace(k, position=np.asarray(k.position, float) + shift) for k in obj.keypoints])
 
 
 def push_along(obj: PerceivedObject, landmark: PerceivedObject, kind: str, amount: float,

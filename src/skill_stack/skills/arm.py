@@ -21,7 +21,7 @@ Success checks read only the robot observation and a perceived scene.
 from __future__ import annotations
 
 import math
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -146,16 +146,29 @@ class ArmSkill(Skill):
                                      f'(score {score:.2f})')
 
 
-def _feasible_object(skill: ArmSkill, scene: PerceivedScene, ref: str, argument: str,
-                     affordance: str) -> Tuple[float, str, Optional[PerceivedObject]]:
+def _feasible_object(skill: ArmSkill, scene: PerceivedScene, ref: str, argument: str, affordance: str,
+                     reachable: Optional[Callable[[PerceivedObject], Any]] = None
+                     ) -> Tuple[float, str, Optional[PerceivedObject]]:
+    """(affordance score, why, the object), or (0, why, None) when it is not in the scene or out of reach.
+
+    ``reachable(obj)`` runs the reach checks of the skill's own targets() (raising SkillArgumentError), so the
+    planner never rates feasible what the skill refuses when it starts; without it the object's centre is
+    checked against the nearest reach at any height.
+    """
     try:
         obj = find_object(scene, ref, skill.name, argument)
     except SkillArgumentError as err:
         return 0.0, str(err), None
+    try:
+        if reachable is not None:
+            reachable(obj)
+        else:
+            problem = reach_problem(np.asarray(obj.position, float), at_height=False)
+            if problem:
+                raise SkillArgumentError(f"'{obj.id}' is {problem}")
+    except SkillArgumentError as err:
+        return 0.0, str(err), None
     score = float(obj.affordances.get(affordance, 0.0))
-    problem = reach_problem(np.asarray(obj.position, float), at_height=False)
-    if problem:
-        return 0.0, f"'{obj.id}' is {problem}", obj
     return score, f"'{obj.id}' is {affordance} ({score:.2f})", obj
 
 
@@ -185,22 +198,30 @@ class ReachSkill(ArmSkill):
         return values
 
     def targets(self, args, scene, robot) -> Targets:
-        if args.get('point') is not None:
+        obj = None if args.get('point') is not None else find_object(scene, args['object'], self.name, 'object')
+        return {'goal': self._goal(args, obj), 'yaw': np.array([gripper_yaw(robot.quaternion)])}
+
+    def _goal(self, args: Dict[str, Any], obj: Optional[PerceivedObject]) -> np.ndarray:
+        """The gripper's goal: the point, or the object's keypoint raised by the height; refused out of reach."""
+        if obj is None:
             goal = np.asarray(args['point'], float)
         else:
-            obj = find_object(scene, args['object'], self.name, 'object')
             goal = keypoint(obj, args.get('part') or 'top', self.name) + np.array([0, 0, args.get('height') or 0.0])
         goal = goal + offset(args, self.name)
         goal[2] = max(goal[2], MIN_EE_HEIGHT + 0.01)
         check_reach(goal, self.name, 'the target')
-        return {'goal': goal, 'yaw': np.array([gripper_yaw(robot.quaternion)])}
+        return goal
 
     def feasibility(self, args, scene) -> Tuple[float, str]:
         if args.get('point') is not None:
-            problem = reach_problem(np.asarray(args['point'], float), at_height=False)
-            return (0.0, f'the point is {problem}') if problem else (1.0, 'the point is in reach')
-        score, why, obj = _feasible_object(self, scene, args['object'], 'object', 'graspable')
-        return (1.0 if obj is not None and score >= 0.0 and 'out of reach' not in why else 0.0), why
+            try:
+                self._goal(args, None)
+            except SkillArgumentError as err:
+                return 0.0, str(err)
+            return 1.0, 'the point is in reach'
+        _, why, obj = _feasible_object(self, scene, args['object'], 'object', 'graspable',
+                                       lambda o: self._goal(args, o))
+        return (1.0 if obj is not None else 0.0), why
 
     def observation(self, robot, targets, args) -> np.ndarray:
         rel = targets['goal'] - robot.position
@@ -235,22 +256,28 @@ class PickSkill(ArmSkill):
     def targets(self, args, scene, robot) -> Targets:
         obj = find_object(scene, args['object'], self.name, 'object')
         self.validate_scene_object(obj, 'graspable')
-        grasp = obj.keypoint('grasp')
-        if grasp is None:
-            raise SkillArgumentError(f"pick: '{obj.id}' has no grasp keypoint")
+        point, grasp = self._grasp_point(obj), obj.keypoint('grasp')
         if grasp.width > GRIPPER_OPEN - 0.01:
             raise SkillArgumentError(f"pick: '{obj.id}' is {grasp.width * 100:.1f} cm wide; the gripper opens "
                                      f'{GRIPPER_OPEN * 100:.1f} cm')
-        point = np.asarray(grasp.position, float).copy()
-        point[2] = max(point[2], MIN_EE_HEIGHT)
-        check_reach(point, self.name, f"'{obj.id}'")
         yaw = wrap_half_turn(2.0 * math.atan2(obj.quaternion[3], obj.quaternion[0]))
         return {'grasp': point, 'width': np.array([grasp.width]), 'height': np.array([float(obj.extent[2])]),
                 'center': np.asarray(obj.position, float).copy(), 'yaw': np.array([yaw])}
 
+    def _grasp_point(self, obj: PerceivedObject) -> np.ndarray:
+        """Where the fingers close: the grasp keypoint, no lower than the gripper goes; refused out of reach
+        (the nearest reach is the one at that height)."""
+        grasp = obj.keypoint('grasp')
+        if grasp is None:
+            raise SkillArgumentError(f"pick: '{obj.id}' has no grasp keypoint")
+        point = np.asarray(grasp.position, float).copy()
+        point[2] = max(point[2], MIN_EE_HEIGHT)
+        check_reach(point, self.name, f"'{obj.id}'")
+        return point
+
     def feasibility(self, args, scene) -> Tuple[float, str]:
-        score, why, _ = _feasible_object(self, scene, args['object'], 'object', 'graspable')
-        return (score if 'out of reach' not in why else 0.0), why
+        score, why, _ = _feasible_object(self, scene, args['object'], 'object', 'graspable', self._grasp_point)
+        return score, why
 
     def observation(self, robot, targets, args) -> np.ndarray:
         rel = targets['grasp'] - robot.position
@@ -480,7 +507,7 @@ class PushSkill(ArmSkill):
 
     def feasibility(self, args, scene) -> Tuple[float, str]:
         score, why, _ = _feasible_object(self, scene, args['object'], 'object', 'pushable')
-        return (score if 'out of reach' not in why else 0.0), why
+        return score, why
 
     def observation(self, robot, targets, args) -> np.ndarray:
         p = robot.position
