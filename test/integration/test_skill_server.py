@@ -115,4 +115,4 @@ def test_list_skills(arm_stack):
     skills = {s['name']: s for s in json.loads(call(node, ListSkills, '/arm/list_skills',
                                                          ListSkills.Request()).skills_json)}
     assert set(skills) == {'reach', 'pick', 'place', 'push'}
-    assert [a['name'] for a in skills['place']['args']] == ['object', 'target', 'offset']
+    assert [a['name'] for a in skills['place']['args']] == ['object', 'target', 'point', 'offset']

@@ -74,3 +74,14 @@ def test_the_same_shape_wins_over_a_look_alike_of_another_shape_and_sustained_ev
                                                stamp=1.2 + 0.1 * k))
     labels = {o.id: o.label for o in latest.objects}
     assert labels[box] == 'cylinder'
+
+
+def test_a_pad_and_a_box_of_one_colour_never_share_an_id():
+    """A quadrotor's camera sweeps a field with a green box and a green pad: each keeps its id and shape."""
+    tracker = IdTracker()
+    first = tracker.update(PerceivedScene([obj('pad', 'green', 1.0, 0.0), obj('box', 'green', 1.3, 0.0)], stamp=1.0))
+    pad = next(o.id for o in first.objects if o.label == 'pad')
+    tracker.update(PerceivedScene([], stamp=2.0))  # out of view
+    back = tracker.update(PerceivedScene([obj('box', 'green', 1.3, 0.0)], stamp=3.0))
+    assert back.objects[0].id != pad
+    assert back.objects[0].label == 'box'

@@ -3,8 +3,9 @@
 The pipeline numbers the objects of each frame afresh. `IdTracker` renames
 them: an object takes the id of the remembered object of the same colour
 nearest to it (within ``max_jump`` metres, closest pairs first, each id used
-once; a different shape costs ``label_penalty`` metres, so the same shape wins
-when both are near); anything else gets a new id, never reused. Objects out of
+once; another compact shape - box, sphere, cylinder, which a partial view
+confuses - costs ``label_penalty`` metres, so the same shape wins when both are
+near; a bowl or a pad is only ever itself); anything else gets a new id, never reused. Objects out of
 sight (a cube in the fingers, hidden by the gripper) are remembered for
 ``memory_s`` seconds, so when it is set down it comes back with its old id,
 matched within ``max_reappear`` metres.
@@ -39,6 +40,14 @@ class _Track:
         return self.labels.most_common(1)[0][0]
 
 
+# Shapes a partial view turns into one another; bowls and pads look like nothing else.
+CONFUSABLE = frozenset(('box', 'sphere', 'cylinder'))
+
+
+def _same_kind(a: str, b: str) -> bool:
+    return a == b or (a in CONFUSABLE and b in CONFUSABLE)
+
+
 class IdTracker:
     def __init__(self, max_jump: float = 0.08, max_reappear: float = 0.6, memory_s: float = 60.0,
                  label_penalty: float = 0.05):
@@ -63,7 +72,7 @@ class IdTracker:
         pairs = []
         for i, obj in enumerate(scene.objects):
             for track_id, track in self._tracks.items():
-                if track.color == obj.color:
+                if track.color == obj.color and _same_kind(track.label, obj.label):
                     distance = float(np.linalg.norm(np.asarray(obj.position, float) - track.position))
                     fresh = track.seen == self._last  # in the previous frame: it can only have moved a little
                     if distance <= (self.max_jump if fresh else self.max_reappear):
