@@ -63,6 +63,7 @@ IGNORED_WORD_FACTOR = 0.9  # confidence kept per word before the verb the gramma
 # Prepositions that make "take X to Y" a put; "take the cube on the pad" only locates the cube.
 DIRECTIONAL = tuple(tuple(p.split()) for p in ('into', 'in to', 'onto', 'on to', 'to', 'towards', 'toward',
                                                 'on top of'))
+_SEEN = ('matched', 'ambiguous')
 _STATUS_WEIGHT = {'matched': 3.0, 'ambiguous': 2.0, 'empty': 1.0, 'robot': 0.5, 'no_match': 0.0, 'place': 0.0}
 
 
@@ -123,6 +124,8 @@ class _Job:
             if not clause.body and 'acquire' in clause.concepts and k + 1 < len(clauses):
                 continue  # "pick and place X in Y": the place's own pick
             elliptical = not clause.concepts
+            if elliptical and previous is None and self._says_where(clause):
+                clause, elliptical = replace(clause, verb='put', concepts=('move',)), False  # "I want X in Y"
             if elliptical:
                 if previous is None:
                     said = clause.words if self.steps else self.instruction.strip()
@@ -135,6 +138,12 @@ class _Job:
             raise Unplannable(f'I did not understand "{_clip(self.instruction.strip())}": it names no action I '
                               f'know. The {self.state.embodiment} can {self._abilities()}.')
         return self.steps
+
+    def _says_where(self, clause: Clause) -> bool:
+        """A clause with no verb that still says which object goes into or onto which ("I want the red cube in
+        the bowl"): both sides name objects of the scene."""
+        return any(self.resolve(reading.theme).status in _SEEN and self.resolve(reading.destination).status in _SEEN
+                   for reading in clause.readings(lx.PUT_PREPOSITIONS) if reading.theme and reading.destination)
 
     def _abilities(self) -> str:
         said = [lx.CONCEPT_WORDS[c] for c, names in lx.CONCEPT_SKILLS.items() if set(names) & set(self.own)]
@@ -468,7 +477,7 @@ class _Job:
         return True
 
     def _stack(self, skill: Optional[str], theme: Ref, destination: Ref, clause: Clause, confidence: float) -> None:
-        if skill is None:
+        if skill is None or len(self.catalog.object_args(skill)) < 2:  # the hand's release puts nothing on anything
             raise Unplannable(f'the {self.state.embodiment} cannot stack things')
         _require(theme, 'what to stack')
         if len(theme.objects) < 2 and destination.empty:

@@ -84,6 +84,18 @@ class Clause:
 
 
 _LOCATIVE = ('at', 'on', 'in', 'of', 'from', 'the', 'is', 'are')
+
+
+def _drop_politeness(rest: List[str]) -> None:
+    """Take closing courtesies off a clause's end, so the particle or direction before them is its last word."""
+    while rest:
+        tail = next((t for t in lx.POLITE_TAILS if len(rest) > len(t) and tuple(rest[-len(t):]) == t), None)
+        if rest[-1] == ',':
+            rest.pop()
+        elif tail is not None:
+            del rest[-len(tail):]
+        else:
+            return
 _DETERMINERS = ('the', 'a', 'an', 'every', 'each')
 
 
@@ -219,6 +231,7 @@ class _Parser:
                     continue
             rest.append(body[i])
             i += 1
+        _drop_politeness(rest)  # "put it down for me", "push it to the left, please"
         if len(rest) > 1 and rest[-1] in lx.PARTICLES and clause.concepts and \
                 set(clause.concepts) & {'acquire', 'put', 'release', 'move', 'stack'}:
             rest.pop()  # "pick it up", "put it down": the separable particle

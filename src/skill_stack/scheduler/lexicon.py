@@ -51,6 +51,7 @@ _VERBS: Dict[str, Tuple[str, ...]] = {
     'navigate': ('goto',), 'navigate to': ('goto',), 'visit': ('goto',), 'travel': ('goto',),
     'travel to': ('goto',), 'come to': ('goto',), 'get to': ('goto',), 'point at': ('goto',),
     'point to': ('goto',), 'hover over': ('fly', 'goto'), 'hover above': ('fly', 'goto'),
+    'find': ('goto',), 'locate': ('goto',), 'look for': ('goto',), 'go find': ('goto',),
     'fly': ('fly',), 'fly to': ('fly',), 'fly over': ('fly',), 'fly over to': ('fly',), 'fly above': ('fly',),
     'fly towards': ('fly',), 'fly toward': ('fly',), 'fly across to': ('fly',),
     # in-hand rotation
@@ -79,7 +80,7 @@ VERBS: Dict[Words, Tuple[str, ...]] = {tuple(k.split()): v for k, v in _VERBS.it
 
 # Which skills realise a concept, in order of preference; the first the robot has wins.
 CONCEPT_SKILLS: Dict[str, Tuple[str, ...]] = {
-    'acquire': ('pick', 'grasp'), 'put': ('place',), 'release': ('release',), 'push': ('push',),
+    'acquire': ('pick', 'grasp'), 'put': ('place', 'release'), 'release': ('release',), 'push': ('push',),
     'goto': ('reach', 'fly_to'), 'fly': ('fly_to',), 'rotate': ('rotate',), 'take_off': ('take_off',),
     'land': ('land',), 'hover': ('hover',),
 }
@@ -123,6 +124,9 @@ THERE = ('there', 'back there', 'over there', 'in there', 'on there', 'in it', '
 # Words that end a noun phrase without describing it ("there too", "the cube as well").
 TRAILING_FILLERS = ('too', 'also', 'again', 'please', 'now', 'as well', 'first', 'instead', 'for me', 'thanks')
 FILLER_TAILS: Tuple[Words, ...] = tuple(tuple(f.split()) for f in TRAILING_FILLERS)
+# Courtesies that close a clause and say nothing of what to do ("... to the left, please", "... for me").
+POLITE_TAILS: Tuple[Words, ...] = tuple(tuple(f.split()) for f in ('please', 'for me', 'thanks', 'thank you',
+                                                                    'if you can', 'if you could'))
 # Pronouns of quantity, as perception's grammar says them.
 QUANTITY_PRONOUNS = {'everything': 'all the objects', 'all of them': 'all the objects', 'anything': 'an object',
                      'something': 'an object', 'whatever': 'all the objects', 'all': 'all the objects'}
