@@ -149,3 +149,20 @@ def test_bad_conditions_are_refused_naming_the_field(raw, field, words):
         parse_condition(raw, ARM, 'c')
     assert err.value.field == field
     assert words in str(err.value)
+
+
+def test_a_can_taller_than_the_bowl_standing_in_it_is_inside():
+    scene = parse_scene({'embodiment': 'arm', 'objects': [
+        {'name': 'can', 'shape': 'cylinder', 'color': 'yellow', 'size': [0.02, 0.08], 'position': [0.45, 0.15]},
+        {'name': 'bowl', 'shape': 'bowl', 'color': 'red', 'size': [0.08, 0.037], 'position': [0.42, -0.2]}]})
+
+    def at(can):
+        return {'objects': {'can': {'position': can, 'quaternion': UP},
+                            'bowl': {'position': [0.42, -0.2, 0.0185], 'quaternion': UP}},
+                'robots': {'arm': {'position': [0.3, 0.0, 0.3]}}}
+
+    cond = {'inside': {'object': 'can', 'container': 'bowl'}}
+    before = at([0.45, 0.15, 0.04])
+    assert check(cond, before, at([0.42, -0.2, 0.043]), scene).ok  # centre above the 3.7 cm rim, bottom inside
+    assert not check(cond, before, at([0.42, -0.2, 0.09]), scene).ok  # held above it
+    assert not check(cond, before, at([0.42, -0.05, 0.04]), scene).ok  # beside it

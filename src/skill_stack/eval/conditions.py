@@ -246,14 +246,17 @@ def _horizontal(a: Sequence[float], b: Sequence[float]) -> float:
 # -- the checks ----------------------------------------------------------------------------------
 
 def _inside(c: Condition, before: World, after: World) -> Tuple[bool, str]:
-    obj, bowl = c.args['object'], c.scene.object(c.args['container'])
-    p, b = _pos(after, obj), _pos(after, bowl.name)
+    """Within the rim and resting in the bowl: the object's lowest point between the bowl's floor and rim (a can
+    taller than the bowl stands in it with its centre above the rim)."""
+    obj, bowl = c.scene.object(c.args['object']), c.scene.object(c.args['container'])
+    p, b = _pos(after, obj.name), _pos(after, bowl.name)
     rim = _radius(bowl) - c.args.get('margin', INSIDE_MARGIN)
     bottom, top = b[2] - _half_height(bowl), b[2] + _half_height(bowl)
+    low = p[2] - _half_height(obj)
     d = _horizontal(p, b)
-    ok = d <= rim and bottom < p[2] < top
-    return ok, (f'{obj} centre {d * 100:.1f} cm from the axis of {bowl.name} (inside: <= {rim * 100:.1f}), '
-                f'z {p[2]:.3f} (rim {bottom:.3f}..{top:.3f})')
+    ok = d <= rim and bottom - 0.01 < low < top and p[2] > bottom
+    return ok, (f'{obj.name} centre {d * 100:.1f} cm from the axis of {bowl.name} (inside: <= {rim * 100:.1f}), '
+                f'its bottom at z {low:.3f} (bowl {bottom:.3f}..{top:.3f})')
 
 
 def _on_top_of(c: Condition, before: World, after: World) -> Tuple[bool, str]:

@@ -6,7 +6,7 @@ The public suite was written next to the stack; these scenarios were not.  Each 
 the scenario-file format (``eval/scenario.py``), validated by ``parse_scenario`` like a hand-written one.
 
 Scenes: 1 to 8 objects of every shape, colour names or RGB triples near them, sizes across the contract,
-positions anywhere in the embodiment's declared region (``sim.random_scenes.REGIONS``), random yaw,
+positions anywhere in the embodiment's region (the arm's ``sim.random_scenes.REGIONS``, the hand's reach), random yaw,
 look-alikes (same colour other shape, same shape other colour, two sizes of one kind) and, for the arm,
 distractors beyond its reach.  Instructions: one family of phrases per scenario (``FAMILIES``), each family
 rendered from templates with synonyms, politeness, articles, number words or digits and units.  What counts
@@ -25,6 +25,7 @@ from skill_stack.eval.scenario import Scenario, parse_scenario
 from skill_stack.sim.footprint import footprint, overlaps
 from skill_stack.sim.random_scenes import REGIONS, Region, _grown
 from skill_stack.sim.scene_file import COLORS, SceneFileError, parse_scene
+from skill_stack.skills.hand import GRASP_SITE, PALM_HIGH
 
 # Families of phrases per embodiment, in the order scenarios cycle through them.
 FAMILIES: Dict[str, Tuple[str, ...]] = {
@@ -47,9 +48,12 @@ ALL_FAMILIES = tuple(f for fams in FAMILIES.values() for f in fams)
 GRASP_WIDTH = (0.03, 0.06)  # m across the fingers: inside the arm gripper's hold (skills/arm.py HOLDING_MAX)
 OBJECT_SIZE = (0.03, 0.08)  # m across, what the contract's arm and hand objects span
 GAP = 0.04  # m between footprints: room for the fingers
+SIZE_RATIO = 2.0  # look-alikes are told apart by size ('the big one') only when one is this much bigger
 OUT_OF_REACH_REGION = Region(min_radius=0.66, max_radius=0.80, max_angle=math.radians(45.0))
 LEFTOVER_REGION = Region(min_radius=0.63, max_radius=0.65, max_angle=math.radians(30.0))
 QUADROTOR_REGION = Region(half_square=3.5)
+# Under the hand: where its pinch reaches at any wrist yaw (the palm's travel less the grasp site's offset).
+HAND_REGION = Region(half_square=round(float(PALM_HIGH[0] - np.hypot(*GRASP_SITE[:2])), 3))
 QUADROTOR_CLEAR_START = 0.8  # m: nothing but a home pad within this of the take-off point
 TIMEOUTS = {'arm': 150.0, 'hand': 120.0, 'quadrotor': 300.0}
 SHAPE_NOUNS = {'box': ('cube', 'block', 'box'), 'sphere': ('ball', 'sphere'), 'cylinder': ('cylinder', 'can'),
@@ -76,7 +80,7 @@ class _Draw:
     def __init__(self, rng: np.random.Generator, embodiment: str):
         self.rng, self.embodiment = rng, embodiment
         self.objects: List[Obj] = []
-        self.region = REGIONS.get(embodiment, QUADROTOR_REGION)
+        self.region = {'arm': REGIONS['arm'], 'hand': HAND_REGION}.get(embodiment, QUADROTOR_REGION)
 
     # -- choices --------------------------------------------------------------------------------
     def pick(self, options: Sequence[Any]) -> Any:
@@ -175,9 +179,10 @@ class _Draw:
         except GenerationError:
             return None
 
-    def distractors(self, most: int, lookalikes_of: Sequence[Obj] = ()) -> List[Obj]:
+    def distractors(self, most: int, lookalikes_of: Sequence[Obj] = (), avoid_shape: str = '') -> List[Obj]:
         """Up to ``most`` more objects (8 in all at most): look-alikes of the named ones, others at random,
-        and on the arm's table at times one beyond its reach."""
+        and on the arm's table at times one beyond its reach; none of ``avoid_shape`` (an instruction that
+        names a shape alone, "the leftmost ball", must still mean the objects it was drawn for)."""
         added: List[Obj] = []
         for _ in range(int(self.rng.integers(0, most + 1))):
             if len(self.objects) >= 8:
@@ -186,6 +191,8 @@ class _Draw:
                 obj = self._lookalike(self.pick(lookalikes_of))
             else:
                 obj = self.any_object()
+            if obj['shape'] == avoid_shape:
+                continue
             placed = None
             if self.embodiment == 'arm' and self.chance(0.15):
                 placed = self.try_place(obj, OUT_OF_REACH_REGION)
@@ -205,8 +212,10 @@ class _Draw:
         if how == 'color':
             return self.graspable(shape=shape, color=self.color(avoid=[color]))
         width = of['size'][0] * (2.0 if shape != 'box' else 1.0)
-        other = 0.03 if width > 0.045 else 0.06  # clearly bigger or smaller
-        return self.graspable(shape=shape, color=color, width=other)
+        other = self.graspable(shape=shape, color=color, width=0.03 if width > 0.045 else 0.06)
+        if shape == 'box':
+            other['size'] = [other['size'][0]] * 3  # a cube, clearly bigger or smaller
+        return other
 
     def _name(self, obj: Obj) -> str:
         base = f"{_color_word(obj)}_{obj['shape']}"
@@ -236,8 +245,8 @@ class _Draw:
         if not same:
             return f'{color} {word}'
         if len(same) == 1:
-            mine, other = _extent(obj), _extent(same[0])
-            if max(mine, other) > 1.4 * min(mine, other):
+            mine, other = _volume(obj), _volume(same[0])
+            if max(mine, other) > SIZE_RATIO * min(mine, other):
                 adjective = self.pick(('big', 'bigger', 'large')) if mine > other else \
                     self.pick(('small', 'smaller', 'little'))
                 return f'{adjective} {color} {word}'
@@ -290,6 +299,15 @@ def _color_word(obj: Obj) -> str:
 def _extent(obj: Obj) -> float:
     size = obj['size']
     return max(size[0], size[1]) if obj['shape'] == 'box' else 2.0 * size[0]
+
+
+def _volume(obj: Obj) -> float:
+    """Of the object's bounding box, what 'the big one' and 'the small one' compare."""
+    size = obj['size']
+    if obj['shape'] == 'box':
+        return size[0] * size[1] * size[2]
+    height = size[1] if obj['shape'] in ('cylinder', 'bowl') else 2.0 * size[0]
+    return 4.0 * size[0] ** 2 * height
 
 
 def _others(draw: _Draw, *used: Obj) -> List[str]:
@@ -524,7 +542,7 @@ def _selection(draw: _Draw) -> Dict[str, Any]:
     else:
         chosen = draw.place(draw.graspable(shape=shape, color=draw.color(avoid=[color])))
         phrase = draw.pick((f'the {noun} that is not {color}', f'the other {noun}, not a {color} one'))
-    draw.distractors(2)
+    draw.distractors(2, avoid_shape=shape)
     verb = draw.pick(('pick up', 'lift', 'grab'))
     return draw.scenario(draw.polite(f'{verb} {phrase}'), [{'lifted': {'object': chosen['name'], 'min_height': 0.03}},
                                                            *_unchanged(draw, chosen)])
@@ -571,8 +589,8 @@ def _out_of_reach(draw: _Draw) -> Dict[str, Any]:
 
 # -- hand families ----------------------------------------------------------------------------------
 
-def _hand_object(draw: _Draw) -> Obj:
-    return draw.place(draw.graspable(widths=(0.04, 0.07)))
+def _hand_object(draw: _Draw, shape: Optional[str] = None) -> Obj:
+    return draw.place(draw.graspable(shape=shape, widths=(0.03, 0.07)))
 
 
 def _grasp(draw: _Draw) -> Dict[str, Any]:
@@ -593,7 +611,9 @@ def _release(draw: _Draw) -> Dict[str, Any]:
 
 
 def _rotate(draw: _Draw) -> Dict[str, Any]:
-    obj = _hand_object(draw)
+    """Turning a box in the hand (a turn of a ball or a can about its axis cannot be seen, so the rotate skill
+    refuses it: no family asks for it)."""
+    obj = _hand_object(draw, 'box')
     draw.distractors(1)
     degrees = draw.pick((45, 90, -90, 90, 180))
     sense = 'counterclockwise' if degrees > 0 else 'clockwise'
@@ -606,11 +626,8 @@ def _rotate(draw: _Draw) -> Dict[str, Any]:
     verb = draw.pick(('rotate', 'turn', 'twist'))
     text = draw.pick((f'pick up {draw.the(obj)} and {verb} it by {words}', f'{verb} {draw.the(obj)} {words}',
                       f'grasp {draw.the(obj)}, then {verb} it {words}'))
-    tolerance = 25.0
-    if obj['shape'] != 'box':
-        degrees, tolerance = 0, 180.0  # a round object's turn is invisible; judge that it was held and kept
     return draw.scenario(draw.polite(text), [{'rotated_by': {'object': obj['name'], 'degrees': degrees,
-                                                             'tolerance': tolerance}},
+                                                             'tolerance': 25.0}},
                                              {'lifted': {'object': obj['name'], 'min_height': 0.03}},
                                              *_unchanged(draw, obj)])
 

@@ -17,7 +17,7 @@ from skill_stack.eval.runner import ScenarioResult
 from skill_stack.eval.scenario import CATEGORIES
 
 LATENCIES = ('goal_to_first_motion_s', 'total_s')
-CAUSES = ('perception', 'grounding', 'planning', 'skill', 'timeout', 'set-up')
+CAUSES = ('reach', 'perception', 'grounding', 'planning', 'skill', 'timeout', 'set-up')
 # Words of the stack's failure messages that point at a layer.  The report only sorts failures for people;
 # nothing decides on this (the typed result codes of ExecuteTask, once they exist, replace it).
 _PERCEPTION_WORDS = ('perception', 'no longer seen', 'not seen', 'no scene', 'lost sight', 'cannot see')
@@ -35,6 +35,8 @@ def cause_of(result: ScenarioResult) -> str:
         return 'timeout'
     text = ' '.join([result.message, *(str(step.get('message', '')) for step in result.plan)]).lower()
     ran = [step for step in result.plan if step.get('status') not in (None, 'pending', 'skipped')]
+    if 'out of reach' in text and result.expected_success:
+        return 'reach'  # the robot's body: the arm cannot get there (scenes may hold such objects)
     if any(word in text for word in _PERCEPTION_WORDS):
         return 'perception'
     if not ran:
