@@ -140,13 +140,13 @@ def test_failures_are_counted_by_cause_and_results_json_has_the_rates(tmp_path):
                                            'base; a top-down gripper reaches 0.36..0.62 m)'),
     ]
     assert [cause_of(r) for r in results] == ['', 'grounding', 'planning', 'skill', 'timeout', 'set-up',
-                                              'perception', 'reach']
+                                              'perception', 'body']
     paths = write_report(tmp_path, results, 10.0)
     data = json.loads(paths['json'].read_text())
     assert data['rate'] == pytest.approx(1 / 8)
     assert data['by_family'] == {'place': 0.5, 'push': 0.0, 'pick': 0.0}
     assert data['by_embodiment'] == {'arm': pytest.approx(1 / 8)}
-    assert data['summary']['failures_by_cause'] == {'reach': 1, 'perception': 1, 'grounding': 1, 'planning': 1,
+    assert data['summary']['failures_by_cause'] == {'body': 1, 'perception': 1, 'grounding': 1, 'planning': 1,
                                                     'skill': 1, 'timeout': 1, 'set-up': 1}
     report = paths['markdown'].read_text()
     assert '| family | passed | rate |' in report

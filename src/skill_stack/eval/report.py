@@ -17,9 +17,11 @@ from skill_stack.eval.runner import ScenarioResult
 from skill_stack.eval.scenario import CATEGORIES
 
 LATENCIES = ('goal_to_first_motion_s', 'total_s')
-CAUSES = ('reach', 'perception', 'grounding', 'planning', 'skill', 'timeout', 'set-up')
+CAUSES = ('body', 'perception', 'grounding', 'planning', 'skill', 'timeout', 'set-up')
 # Words of the stack's failure messages that point at a layer.  The report only sorts failures for people;
 # nothing decides on this (the typed result codes of ExecuteTask, once they exist, replace it).
+# The robot's body cannot: beyond the arm's reach, wider than the hand's pinch.
+_BODY_WORDS = ('out of reach', "the hand's pinch takes up to", "fits the hand's pinch with score 0.00")
 _PERCEPTION_WORDS = ('perception', 'no longer seen', 'not seen', 'no scene', 'lost sight', 'cannot see')
 _GROUNDING_WORDS = ('ambiguous', 'which one', 'did you mean', 'no match', 'nothing matches', 'nothing was named',
                     'does not match', 'no such', 'not in the scene', 'found no', 'no object')
@@ -35,8 +37,8 @@ def cause_of(result: ScenarioResult) -> str:
         return 'timeout'
     text = ' '.join([result.message, *(str(step.get('message', '')) for step in result.plan)]).lower()
     ran = [step for step in result.plan if step.get('status') not in (None, 'pending', 'skipped')]
-    if 'out of reach' in text and result.expected_success:
-        return 'reach'  # the robot's body: the arm cannot get there (scenes may hold such objects)
+    if result.expected_success and any(word in text for word in _BODY_WORDS):
+        return 'body'  # the scene holds what this robot cannot do (out of reach, too wide to pinch)
     if any(word in text for word in _PERCEPTION_WORDS):
         return 'perception'
     if not ran:
