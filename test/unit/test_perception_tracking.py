@@ -85,3 +85,14 @@ def test_a_pad_and_a_box_of_one_colour_never_share_an_id():
     back = tracker.update(PerceivedScene([obj('box', 'green', 1.3, 0.0)], stamp=3.0))
     assert back.objects[0].id != pad
     assert back.objects[0].label == 'box'
+
+
+def test_a_ball_lifted_out_of_its_place_and_seen_in_the_fingers_keeps_its_id():
+    tracker = IdTracker()
+    first = tracker.update(PerceivedScene([obj('sphere', 'blue', 0.5, 0.1), obj('cylinder', 'red', 0.4, -0.1)],
+                                          stamp=1.0))
+    ball = next(o.id for o in first.objects if o.color == 'blue')
+    lifted = tracker.update(PerceivedScene([obj('cylinder', 'red', 0.4, -0.1), obj('cylinder', 'blue', 0.5, 0.25)],
+                                           stamp=1.1))  # 15 cm off in a frame: carried, a sliver seen as a can
+    assert next(o.id for o in lifted.objects if o.color == 'blue') == ball
+    assert next(o.label for o in lifted.objects if o.color == 'blue') == 'sphere'

@@ -403,9 +403,26 @@ def _push(draw: _Draw) -> Dict[str, Any]:
         words = draw.pick((f'{verb} {draw.the(obj)} {draw.length(distance)} {draw.pick(said[direction])}',
                            f'{verb} {draw.the(obj)} {draw.pick(said[direction])} by {draw.length(distance)}'))
         low, high = 0.5 * distance, 1.5 * distance + 0.02
+    _lane_clear(draw, obj, DIRECTIONS[direction], distance)
     return draw.scenario(draw.polite(words), [{'moved_by': {'object': obj['name'], 'min': low, 'max': high,
                                                             'direction': DIRECTIONS[direction]}},
                                               *_unchanged(draw, obj)])
+
+
+def _lane_clear(draw: _Draw, obj: Obj, degrees: float, distance: float) -> None:
+    """A push asked for must have room: nothing in the lane the object and the fingers behind it sweep, else
+    the push shoves a second object and the scene is redrawn (touching objects of one colour also merge in
+    perception's view: a push that ends against a look-alike asks for something the words did not)."""
+    u = np.array([math.cos(math.radians(degrees)), math.sin(math.radians(degrees))])
+    start = np.asarray(obj['position'], float)
+    a, b = start - u * (_extent(obj) / 2 + 0.06), start + u * (distance * 1.5 + 0.02)
+    for other in draw.objects:
+        if other is obj:
+            continue
+        c = np.asarray(other['position'], float)
+        t = float(np.clip(np.dot(c - a, b - a) / np.dot(b - a, b - a), 0.0, 1.0))
+        if np.linalg.norm(c - (a + t * (b - a))) < (_extent(obj) + _extent(other)) / 2 + 0.02:
+            raise GenerationError('another object stands in the push lane')
 
 
 def _pick(draw: _Draw) -> Dict[str, Any]:
@@ -444,6 +461,7 @@ def _sequence(draw: _Draw) -> Dict[str, Any]:
     draw.distractors(2, [first, second])
     verb, prep = _put_words(draw, target)
     direction = draw.pick(('left', 'right', 'forward', 'back'))
+    _lane_clear(draw, second, DIRECTIONS[direction], 0.08)
     step1 = f'{verb} {draw.the(first)} {prep} {draw.the(target)}'
     step2 = f'push {draw.the(second)} {draw.length(0.08)} to the {direction}' if direction in ('left', 'right') \
         else f'push {draw.the(second)} {direction} by {draw.length(0.08)}'

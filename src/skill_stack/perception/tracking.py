@@ -8,7 +8,9 @@ confuses - costs ``label_penalty`` metres, so the same shape wins when both are
 near; a bowl or a pad is only ever itself); anything else gets a new id, never reused. Objects out of
 sight (a cube in the fingers, hidden by the gripper) are remembered for
 ``memory_s`` seconds, so when it is set down it comes back with its old id,
-matched within ``max_reappear`` metres.
+matched within ``max_reappear`` metres; so does an object gone from where it
+was in the last frame and seen again further off (lifted, a sliver of it in
+the fingers), once every near match is made.
 
 A partly hidden object often looks like another shape (a ball in a bowl seen
 from above as a box, a sliver between the fingers as a cylinder): a track keeps
@@ -74,10 +76,13 @@ class IdTracker:
             for track_id, track in self._tracks.items():
                 if track.color == obj.color and _same_kind(track.label, obj.label):
                     distance = float(np.linalg.norm(np.asarray(obj.position, float) - track.position))
-                    fresh = track.seen == self._last  # in the previous frame: it can only have moved a little
-                    if distance <= (self.max_jump if fresh else self.max_reappear):
+                    # In the previous frame and near: the same object, moved a little.  Else (hidden a while, or
+                    # gone from where it just was: lifted into the fingers) it may come back within max_reappear,
+                    # once every near match is made.
+                    near = track.seen == self._last and distance <= self.max_jump
+                    if near or distance <= self.max_reappear:
                         cost = distance + (0.0 if track.label == obj.label else self.label_penalty)
-                        pairs.append((0 if fresh else 1, cost, i, track_id))
+                        pairs.append((0 if near else 1, cost, i, track_id))
         names: Dict[int, str] = {}
         for _, _, i, track_id in sorted(pairs):
             if i not in names and track_id not in names.values():
