@@ -58,6 +58,12 @@ def field() -> PerceivedScene:
     return scene(obj('pad_0', 'pad', 'red', 1.5, 0.5, size=3), obj('pad_1', 'pad', 'green', -1.0, 1.0, size=3))
 
 
+def airfield() -> PerceivedScene:
+    """A quadrotor's field of four pads, red, green, blue and yellow, none at the take-off point (the origin)."""
+    return scene(*field().objects, obj('pad_2', 'pad', 'blue', 0.5, -1.5, size=3),
+                 obj('pad_3', 'pad', 'yellow', -1.5, -1.0, size=3))
+
+
 SCENES = {'arm': table, 'hand': bench, 'quadrotor': field}
 
 

@@ -9,7 +9,9 @@ and drops the ones already true (take_off when flying), or says why the plan
 cannot run.  Every planner's output and every repaired plan goes through it, so
 even a model's plan only runs when it is consistent.  A skill not in the table
 has no preconditions.  ``settle`` moves an object a step leaves at a table spot,
-so the steps after it are scored in the scene it leaves (a swap's spots free up).
+so the steps after it are scored in the scene it leaves (a swap's spots free up);
+``flown`` keeps where a flight leaves the vehicle, where a flight relative to it
+("fly 2 m to the left", "return home") starts.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import List, Optional, Tuple
 import numpy as np
 
 from skill_stack.perception.types import PerceivedScene
+from skill_stack.scheduler.binding import find
 from skill_stack.scheduler.catalog import OFFSET_ARG, SkillCatalog
 from skill_stack.scheduler.plan import RobotState, Step
 from skill_stack.scheduler.relative import standing_at
@@ -34,6 +37,11 @@ class Effect:
     needs_airborne: Optional[bool] = None  # True: must be flying; False: must be on the ground
     airborne: Optional[bool] = None  # flying afterwards (None: unchanged)
     leaves_at: str = ''  # the point argument where the held object is left standing (a spot on the table)
+    # Where a flight leaves the vehicle: at its point argument, else above its object argument's top, else
+    # where it was; ``height`` (a number argument) above that object's top, or the world z of a climb.
+    goes_to: str = ''
+    goes_above: str = ''
+    height: str = ''
 
 
 EFFECTS = {
@@ -43,10 +51,10 @@ EFFECTS = {
     'release': Effect(releases=True),
     'rotate': Effect(needs_held='object'),
     'push': Effect(needs_empty=True),
-    'take_off': Effect(needs_airborne=False, airborne=True),
-    'fly_to': Effect(needs_airborne=True),
+    'take_off': Effect(needs_airborne=False, airborne=True, height='height'),
+    'fly_to': Effect(needs_airborne=True, goes_to='point', goes_above='target', height='height'),
     'hover': Effect(needs_airborne=True),
-    'land': Effect(needs_airborne=True, airborne=False),
+    'land': Effect(needs_airborne=True, airborne=False, goes_to='point', goes_above='target'),
 }
 NO_EFFECT = Effect()
 
@@ -65,6 +73,34 @@ def apply(step: Step, state: RobotState) -> RobotState:
     if e.airborne is not None:
         state = replace(state, airborne=e.airborne)
     return state
+
+
+def flown(step: Step, state: RobotState, scene: PerceivedScene, catalog: SkillCatalog) -> RobotState:
+    """``apply``, and where the step leaves a flying robot (world frame) as far as a plan can know it: take_off
+    climbs straight up to its height, fly_to ends at its point or its height above its target's top, land
+    sets down on its target or on the ground under its point (or where it was), each shifted by its offset;
+    other skills leave the robot where it was.  Relative flights ("fly 2 m to the left") start from here."""
+    e = effect(step.skill)
+    after = apply(step, state)
+    if not (e.goes_to or e.goes_above or e.height):
+        return after
+    args = catalog.validate(step)[0] or step.args
+    point = np.array(state.position, float)
+    landmark = find(scene, args[e.goes_above]) if args.get(e.goes_above) is not None else None
+    height = float(args.get(e.height) or 0.0)
+    if landmark is not None:
+        top = landmark.keypoint('top')
+        point = np.array(top.position if top is not None else landmark.position, float)
+        point[2] += height
+    elif e.goes_to and args.get(e.goes_to) is not None:
+        point = np.array(args[e.goes_to], float)
+    elif e.height:
+        point[2] = height  # a climb: world z, above the take-off ground
+    shift = np.asarray(args.get(OFFSET_ARG) or (0.0, 0.0, 0.0), float)
+    point = point + shift
+    if e.airborne is False:  # a landing ends on the surface: its target's top, else the ground
+        point[2] = point[2] - shift[2] if landmark is not None else 0.0
+    return replace(after, position=tuple(round(float(v), 4) + 0.0 for v in point))
 
 
 def settle(step: Step, scene: PerceivedScene) -> PerceivedScene:

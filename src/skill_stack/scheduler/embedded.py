@@ -21,7 +21,11 @@ spot, B in A's place and A in B's.  Table spots are worked out in the scene as
 the steps before leave it (``effects.settle``).  When a phrase is ambiguous the
 skills' feasibility decides if one candidate is clearly better (SayCan; a put
 is no more feasible than the pick it needs), else the plan fails with
-grounding's question.  ``planning.finalize`` then inserts implicit
+grounding's question.  A quadrotor's flight to no object starts where the steps
+before leave it (``effects.flown``): "fly 2 m to the left" goes to the point that
+far along (REP 103 at the take-off point; "go up 1 m" once flying), "go home" back
+over the take-off point, and "return home" (or "come back") lands there too, as a
+drone's return-to-home does.  ``planning.finalize`` then inserts implicit
 steps (pick before place, take_off before fly_to) and scores every step.
 A failure ends with instructions that would work in this scene (``examples``).
 """
@@ -41,7 +45,7 @@ from skill_stack.perception.types import PerceivedObject, PerceivedScene
 from skill_stack.scheduler import lexicon as lx
 from skill_stack.scheduler.binding import find, ref_of
 from skill_stack.scheduler.catalog import SkillCatalog, clear_winner, rank
-from skill_stack.scheduler.effects import apply, effect, settle
+from skill_stack.scheduler.effects import apply, complete, effect, flown, settle
 from skill_stack.scheduler.examples import suggestion
 from skill_stack.scheduler.instruction import Clause, parse_instruction
 from skill_stack.scheduler.plan import PlanResult, RobotState, Step
@@ -65,6 +69,15 @@ DIRECTIONAL = tuple(tuple(p.split()) for p in ('into', 'in to', 'onto', 'on to',
                                                 'on top of'))
 _SEEN = ('matched', 'ambiguous')
 _STATUS_WEIGHT = {'matched': 3.0, 'ambiguous': 2.0, 'empty': 1.0, 'robot': 0.5, 'no_match': 0.0, 'place': 0.0}
+# Verbs that fly the robot back to where it took off when they name no object but home; of those, "return" and
+# "come back" also land there, as a drone's return-to-home does ("go back to the start" only flies there).
+HOME_CONCEPTS = ('home', 'land', 'fly', 'goto', 'move')
+LANDS_HOME = ('home', 'land')
+# Verbs that fly a distance in a direction said ("fly 2 m to the left"), and the verbs whose own direction
+# that is once the robot flies ("go up 1 m", "descend 50 cm").
+ALONG_CONCEPTS = ('fly', 'goto', 'move')
+VERTICAL_CONCEPTS = {'take_off': 1.0, 'land': -1.0}
+AT_HOME = 0.15  # m from the take-off point (the world origin) within which a vehicle on the ground is home
 
 
 class EmbeddedPlanner:
@@ -170,13 +183,15 @@ class _Job:
         return put if put is not None and self.catalog.arg(put, 'point') is not None else None
 
     def clause(self, clause: Clause, elliptical: bool = False) -> None:
+        confidence = IGNORED_WORD_FACTOR ** len(clause.ignored)
+        if self._flight(clause, confidence):
+            return
         concept = next((c for c in clause.concepts if self._available(c)), None)
         if concept is None:
             wanted = clause.concepts[0]
             what = lx.CONCEPT_WORDS.get(wanted, f"run '{wanted}'")
             raise Unplannable(f'the {self.state.embodiment} cannot {what} ("{_clip(clause.words)}"): its skills '
                               f'are {skill_list(self.catalog, self.state.embodiment)}')
-        confidence = IGNORED_WORD_FACTOR ** len(clause.ignored)
         if clause.ignored:
             self.notes.append(f'ignored the words: {" ".join(clause.ignored)}')
         if concept in ('acquire', 'move', 'put', 'stack'):
@@ -187,6 +202,91 @@ class _Job:
             return
         else:
             self._simple(self._skill(concept), clause, confidence)
+
+    # -- flights relative to the vehicle --------------------------------------------------------------
+    def _flight(self, clause: Clause, confidence: float) -> bool:
+        """A flight to no object: back to where the vehicle took off ("return home", "land where you took off")
+        or a distance in a direction ("fly 2 m to the left", "go up 1 m" once flying).  False when the clause
+        is no such flight, or the robot does not fly."""
+        fly = self._skill('fly')
+        if fly is None:
+            return False
+        concepts = set(clause.concepts)
+        if concepts & set(HOME_CONCEPTS) and self._says_home(clause):
+            self._fly_home(fly, clause, confidence, land=bool(concepts & set(LANDS_HOME)))
+            return True
+        if clause.direction is None and (toward := lx.direction_vector(clause.body)) is not None:
+            # "fly to the left", "move to the right by 2 m": the verb took the "to", so the body is the direction
+            clause = replace(clause, body=[], direction=toward, direction_words=' '.join(clause.body))
+        if clause.body:  # "fly to the red pad a bit to the left": the direction shifts the pad's goal
+            return False
+        length = next((q for q in clause.quantities if q.dimension == 'length'), None)
+        said = length.words.split() if length is not None else []
+        height = bool(set(said) & set(lx.HEIGHT_WORDS))
+        vector = None
+        if concepts & set(ALONG_CONCEPTS):  # "fly 2 m to the left", "fly 1 m up", "fly at 2 m"
+            vector = (clause.direction or lx.direction_vector([w for w in said if w in lx.DIRECTION_WORDS])
+                      or ((0.0, 0.0, 1.0) if height else None))
+        sign = next((VERTICAL_CONCEPTS[c] for c in clause.concepts if c in VERTICAL_CONCEPTS), 0.0)
+        if vector is None and sign and clause.direction is None and length is not None and self._vehicle().airborne:
+            vector = (0.0, 0.0, sign)  # "go up 1 m", "descend to 1 m" once flying
+        if vector is None:
+            return False
+        self._fly_along(fly, vector, clause, confidence, height=height and bool(vector[2]))
+        return True
+
+    def _says_home(self, clause: Clause) -> bool:
+        """Whether the clause names the take-off point ("home", "back to the start", "where you took off", "there"
+        after one of these), or says nothing more after a verb of returning ("come back")."""
+        body = lx.trim(clause.body, lx.HOME_LEADS, lx.FILLER_TAILS)[0]
+        if not body:
+            return 'home' in clause.concepts
+        return self.resolve(' '.join(body)).phrase in lx.HOME
+
+    def _vehicle(self) -> RobotState:
+        """The robot as the steps so far leave it, with the steps they imply (a take_off before the first
+        flight): whether it flies, and where (``effects.flown``)."""
+        state, completed = self.state, complete(self.steps, self.state, self.catalog)[0]
+        for step in completed if completed is not None else self.steps:
+            state = flown(step, state, self.scene, self.catalog)
+        return state
+
+    def _airborne(self) -> RobotState:
+        """The vehicle before a flight: on the ground, the take_off that ``complete`` will insert climbs first."""
+        state = self._vehicle()
+        take_off = self._skill('take_off')
+        if state.airborne or take_off is None:
+            return state
+        return flown(Step(take_off, {}), state, self.scene, self.catalog)
+
+    def _fly_along(self, fly: str, direction: Sequence[float], clause: Clause, confidence: float,
+                   height: bool = False) -> None:
+        """fly_to the point a distance along ``direction`` (REP 103 at the take-off point: x forward, y left, z up)
+        from where the steps so far leave the vehicle; ``height``: the length said is the height to fly at."""
+        said, clause = _take_length(clause)
+        if said is None:
+            toward = clause.direction_words or ('up' if direction[2] > 0 else 'down')
+            toward = f'to {toward}' if toward.startswith('the ') else toward  # "fly to the left": "to" was the verb's
+            raise Unplannable(f'how far? "{_clip(clause.words)}" says no distance; say e.g. "fly 1 m {toward}"')
+        point = np.asarray(self._airborne().position, float) + said * np.asarray(direction, float)
+        if height:
+            point[2] = said
+        self._emit(fly, {}, replace(clause, direction=None, direction_words=''), confidence,
+                   given={'point': [round(float(v), 4) + 0.0 for v in point]})
+
+    def _fly_home(self, fly: str, clause: Clause, confidence: float, land: bool) -> None:
+        """fly_to above the take-off point (the world origin) at the height flown (or the height said), then land
+        there when ``land``; a vehicle there already only lands (on the ground: nothing to do)."""
+        said, clause = _take_length(clause)  # "return home at 2 m"
+        clause = replace(clause, direction=None, direction_words='')
+        state = self._vehicle()
+        home = math.hypot(*state.position[:2]) <= AT_HOME and (said is None or not state.airborne)
+        if not home:
+            z = said if said is not None else self._airborne().position[2]
+            self._emit(fly, {}, clause, confidence, given={'point': [0.0, 0.0, round(float(z), 4)]})
+        if (land or (home and not state.airborne)) and self._skill('land') is not None:
+            self._emit(self._skill('land'), {}, clause, confidence)  # on the ground already: skipped as such
+        self.resolve.last_destination = Ref('home', 'place', message='"home" is where the robot took off')
 
     def _placing(self, concept: str, clause: Clause, confidence: float, elliptical: bool) -> None:
         """Verbs that may move an object to a destination: acquire ("take X to Y"), move, put, stack."""

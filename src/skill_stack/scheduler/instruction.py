@@ -87,9 +87,10 @@ _LOCATIVE = ('at', 'on', 'in', 'of', 'from', 'the', 'is', 'are')
 
 
 def _drop_politeness(rest: List[str]) -> None:
-    """Take closing courtesies off a clause's end, so the particle or direction before them is its last word."""
+    """Take closing courtesies off a clause's end, so the particle or direction before them is its last word
+    and a bare verb keeps no object ("land, please")."""
     while rest:
-        tail = next((t for t in lx.POLITE_TAILS if len(rest) > len(t) and tuple(rest[-len(t):]) == t), None)
+        tail = next((t for t in lx.POLITE_TAILS if len(rest) >= len(t) and tuple(rest[-len(t):]) == t), None)
         if rest[-1] == ',':
             rest.pop()
         elif tail is not None:
@@ -196,6 +197,8 @@ class _Parser:
         if not body and not clause.verb:
             return None
         self.modifiers(clause, body)
+        if not (clause.verb or clause.body or clause.quantities or clause.direction):
+            return None  # only a courtesy ("..., if you can")
         return clause
 
     def modifiers(self, clause: Clause, body: List[str]) -> None:

@@ -35,7 +35,7 @@ _VERBS: Dict[str, Tuple[str, ...]] = {
     'put': ('put',), 'place': ('put',), 'drop': ('put',), 'set': ('put',), 'lay': ('put',), 'deposit': ('put',),
     'stick': ('put',), 'insert': ('put',), 'load': ('put',), 'pop': ('put',), 'toss': ('put',),
     'throw': ('put',), 'dump': ('put',), 'leave': ('put',), 'rest': ('put',), 'plop': ('put',),
-    'position': ('put',), 'store': ('put',), 'return': ('put',),
+    'position': ('put',), 'store': ('put',), 'return': ('put', 'home'),
     # move: put with a destination, push with a direction
     'move': ('move',), 'bring': ('move',), 'carry': ('move',), 'shift': ('move',), 'relocate': ('move',),
     'transfer': ('move',), 'transport': ('move',), 'deliver': ('move',), 'displace': ('move',),
@@ -54,6 +54,8 @@ _VERBS: Dict[str, Tuple[str, ...]] = {
     'find': ('goto',), 'locate': ('goto',), 'look for': ('goto',), 'go find': ('goto',),
     'fly': ('fly',), 'fly to': ('fly',), 'fly over': ('fly',), 'fly over to': ('fly',), 'fly above': ('fly',),
     'fly towards': ('fly',), 'fly toward': ('fly',), 'fly across to': ('fly',),
+    # back to where the robot started; a drone's "return home" also lands there
+    'come back': ('home',), 'come home': ('home',), 'return back': ('put', 'home'),
     # in-hand rotation
     'rotate': ('rotate',), 'turn': ('rotate',), 'twist': ('rotate',), 'spin': ('rotate',), 'revolve': ('rotate',),
     'swivel': ('rotate',), 'reorient': ('rotate',), 'roll': ('rotate',),
@@ -82,13 +84,13 @@ VERBS: Dict[Words, Tuple[str, ...]] = {tuple(k.split()): v for k, v in _VERBS.it
 CONCEPT_SKILLS: Dict[str, Tuple[str, ...]] = {
     'acquire': ('pick', 'grasp'), 'put': ('place', 'release'), 'release': ('release',), 'push': ('push',),
     'goto': ('reach', 'fly_to'), 'fly': ('fly_to',), 'rotate': ('rotate',), 'take_off': ('take_off',),
-    'land': ('land',), 'hover': ('hover',),
+    'land': ('land',), 'hover': ('hover',), 'home': ('fly_to',),
 }
 # What a concept means in words, for messages ("the arm cannot fly").
 CONCEPT_WORDS = {'acquire': 'pick things up', 'put': 'put things somewhere', 'release': 'let go',
                  'push': 'push things', 'goto': 'go to things', 'fly': 'fly', 'rotate': 'rotate things in hand',
                  'take_off': 'take off', 'land': 'land', 'hover': 'hover', 'move': 'move things',
-                 'stack': 'stack things', 'swap': 'swap things'}
+                 'stack': 'stack things', 'swap': 'swap things', 'home': 'return to where it took off'}
 # Trailing particles of separable verbs: "pick it up", "put it down", "turn it over".
 PARTICLES = ('up', 'down', 'over', 'off', 'out', 'away')
 
@@ -137,8 +139,18 @@ PUT_PREPOSITIONS: Tuple[Words, ...] = tuple(tuple(p.split()) for p in (
 GOTO_PREPOSITIONS: Tuple[Words, ...] = tuple(tuple(p.split()) for p in (
     'on top of', 'over to', 'up to', 'to', 'towards', 'toward', 'over', 'above', 'at', 'onto', 'on', 'near',
     'next to', 'beside', 'by', 'into', 'in', 'in front of', 'close to', 'right above', 'directly above'))
+# Where the robot started (a quadrotor: the take-off point, the world origin): "go home", "land where you took
+# off"; HOME_LEADS may stand before them ("fly back to the start").
+HOME = ('home', 'start', 'the start', 'back home', 'the starting point', 'the start point', 'your starting point',
+        'the take off point', 'the takeoff point', 'the launch point', 'base', 'home base', 'the beginning',
+        'where you started', 'where you started from', 'where you took off', 'where you took off from',
+        'where you began', 'where you launched', 'where you launched from', 'where it started',
+        'where it took off', 'where we started')
+HOME_LEADS: Tuple[Words, ...] = tuple(tuple(p.split()) for p in (
+    'back', 'back to', 'to', 'at', 'back at', 'over', 'above', 'back over', 'back above', 'right back to',
+    'straight back to', 'all the way back to', 'on', 'back on'))
 # Landmarks that say "go home" rather than name an object.
-NOT_OBJECTS = ('home', 'start', 'the start', 'the ground', 'the floor', 'the table', 'ground', 'floor')
+NOT_OBJECTS = (*HOME, 'the ground', 'the floor', 'the table', 'ground', 'floor')
 
 # Where beside a landmark a put leaves the object ("next to", "left of", "behind"): perception's relation
 # phrases of these kinds (comparatives like "nearer than" say nothing about where).  'near' is whichever
@@ -226,6 +238,8 @@ HINT_NAMES: Dict[str, str] = {'high': 'height', 'higher': 'height', 'tall': 'hei
                               'off': 'height', 'ground': 'height', 'aloft': 'height', 'for': 'duration',
                               'long': 'duration', 'by': 'distance', 'away': 'distance', 'distance': 'distance',
                               'angle': 'angle', 'duration': 'duration'}
+# Words around a length that make it a height above the ground, not a distance: "climb to 2 m", "2 m high".
+HEIGHT_WORDS = ('to', 'at', 'height', 'altitude', 'high', 'tall', 'aloft', 'ground')
 
 # -- directions (robot frame) and intensities ------------------------------------------------------
 
