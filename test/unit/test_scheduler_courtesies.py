@@ -58,3 +58,18 @@ def test_the_hand_cannot_stack_with_its_release():
     result = make_planner('embedded').plan('stack the red cube on the blue cube', bench(), skills(), robot='hand')
     assert not result.ok
     assert 'cannot stack' in result.reason
+
+
+@pytest.mark.parametrize(('words', 'angle'), [('by half a turn', 90.0), ('180 degrees', 90.0),
+                                              ('a half turn clockwise', -90.0)])
+def test_half_a_turn_in_the_hand_is_two_quarter_turns(words, angle):
+    assert steps(f'pick up the red cube and turn it {words}', bench(), 'hand')[1:] == [
+        ('rotate', {'object': 'obj_0'})] * 2
+    result = make_planner('embedded').plan(f'pick up the red cube and turn it {words}', bench(), skills(),
+                                           robot='hand')
+    assert [s.args['angle'] for s in result.plan.steps[1:]] == [angle, angle]
+
+
+def test_everything_of_a_colour_is_the_things_of_that_colour_to_move():
+    assert steps('put everything blue into the yellow bowl', table()) == [
+        ('pick', {'object': 'obj_1'}), ('place', {'object': 'obj_1', 'target': 'obj_4'})]

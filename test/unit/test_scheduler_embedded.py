@@ -203,9 +203,17 @@ def test_pronouns_and_there_refer_back():
     assert 'point' in calls(plan('move the ball next to the red cube'))[1][1]
 
 
-def test_everything_means_every_other_object():
+def test_everything_means_every_other_thing_to_move():
+    """Not the destination, and not the other bowl: bowls and pads are what things go into."""
     placed = [a['object'] for s, a in calls(plan('put everything in the yellow bowl')) if s == 'place']
-    assert sorted(placed) == ['obj_0', 'obj_1', 'obj_2', 'obj_3']
+    assert sorted(placed) == ['obj_0', 'obj_1', 'obj_2']
+    assert [a['object'] for s, a in calls(plan('put everything blue into the yellow bowl')) if s == 'place'] == \
+        ['obj_1']
+
+
+def test_a_turn_or_push_longer_than_one_step_is_split():
+    assert calls(plan('push the red cube 30 cm to the right')) == [
+        ('push', {'object': 'obj_0', 'direction': -90.0, 'distance': 0.15})] * 2
 
 
 def test_quantified_goals_expand_in_a_sensible_order():
@@ -299,7 +307,7 @@ def test_a_new_skill_is_planned_from_its_schema():
     ('land', 'arm', 'cannot land'),
     ('land on the red pad', 'hand', 'cannot land'),
     ('put the red cube in the blue bowl', 'quadrotor', 'cannot'),
-    ('push the ball by 50 cm to the left', 'arm', 'maximum 0.2'),
+    ('push the ball by 2 m to the left', 'arm', 'maximum 0.2'),
     ('push the red cube', 'arm', 'direction'),
     ('pick up', 'arm', 'missing argument'),
     ('put the red cube down', 'arm', 'is not held'),

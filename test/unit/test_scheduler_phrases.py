@@ -273,7 +273,7 @@ def test_both_the_two_and_the_rest():
 UNPLANNABLE = ['put the red cube down', 'asdf qwer', 'fly to the door', 'move the red cube next to the elephant',
                'put the red cube behind the blue bowl',
                'put the red cube in the purple elephant', 'pick up the red cube and the yellow ball', 'the red cube',
-               'put it in the bowl', 'push the yellow ball', 'land', 'push the ball by 50 cm to the left',
+               'put it in the bowl', 'push the yellow ball', 'land', 'push the ball by 2 m to the left',
                'rotate the red cube', 'stack the red cube',
                'push the red cube towards the purple elephant', 'put everything that fits into the yellow ball']
 

@@ -58,7 +58,7 @@ from skill_stack.scheduler.planning import (
     finalize,
     skill_list,
 )
-from skill_stack.scheduler.references import EMPTY, HOLDS_AT, Ref, Resolver
+from skill_stack.scheduler.references import EMPTY, HOLDS_AT, Ref, Resolver, movable
 from skill_stack.scheduler.relative import GAP, push_along, spots_beside, standing_at, table_point
 from skill_stack.scheduler.slots import MOVE_SIZES, Unplannable, direction_arg, fill
 
@@ -68,6 +68,9 @@ IGNORED_WORD_FACTOR = 0.9  # confidence kept per word before the verb the gramma
 DIRECTIONAL = tuple(tuple(p.split()) for p in ('into', 'in to', 'onto', 'on to', 'to', 'towards', 'toward',
                                                 'on top of'))
 _SEEN = ('matched', 'ambiguous')
+# Arguments whose amounts add up over repeated steps: a request beyond the skill's maximum is split.
+_CUMULATIVE = {'rotate': 'angle', 'push': 'distance'}
+MAX_PARTS = 4  # at most this many steps for one such request
 _STATUS_WEIGHT = {'matched': 3.0, 'ambiguous': 2.0, 'empty': 1.0, 'robot': 0.5, 'no_match': 0.0, 'place': 0.0}
 # Verbs that fly the robot back to where it took off when they name no object but home; of those, "return" and
 # "come back" also land there, as a drone's return-to-home does ("go back to the start" only flies there).
@@ -390,6 +393,7 @@ class _Job:
             theme = self.resolve('it')
         if theme.fitting:
             theme = self._fitting(skill, theme, destination)
+        theme = _things_to_move(theme, destination)
         refs = {object_args[0].name: theme, object_args[1].name: destination}
         self._drop_trailing_acquires(theme.objects)
         self._emit(skill, refs, clause, confidence, multiple=object_args[0].name)
@@ -619,6 +623,7 @@ class _Job:
                                   f'({", ".join(o.id for o in ref.objects)})')
         part = next((r.part for r in refs.values() if r.part), '')
         numbers = fill(self.catalog, skill, clause, part, self.notes, given)
+        numbers, repeats = self._in_parts(skill, numbers)
         many: List[Optional[PerceivedObject]] = [None]
         if plural in refs and refs[plural].status == 'matched':
             used = {o.id for n, r in refs.items() if n != plural and r.status == 'matched' for o in r.objects}
@@ -634,9 +639,23 @@ class _Job:
             if len(candidates) > 1:
                 self.notes.append(f'chose {chosen.describe()} (score {chosen.score:.2f}) over '
                                   f'{len(candidates) - 1} other reading(s) by feasibility')
-            self.steps.append(chosen)
+            self.steps += [replace(chosen) for _ in range(repeats)]
         for ref in refs.values():
             self.resolve.mention(ref)
+
+    def _in_parts(self, skill: str, numbers: Dict[str, Any]) -> Tuple[Dict[str, Any], int]:
+        """A turn or push longer than the skill does at once, as that many equal steps ("half a turn" with a
+        rotate of at most 90 degrees: two quarter turns); the amounts add up, so this is what was asked."""
+        name = _CUMULATIVE.get(skill)
+        spec = self.catalog.arg(skill, name) if name else None
+        value = numbers.get(name) if spec is not None else None
+        if value is None or spec.maximum is None or abs(value) <= spec.maximum or spec.maximum <= 0:
+            return numbers, 1
+        parts = math.ceil(abs(value) / spec.maximum - 1e-9)
+        if parts > MAX_PARTS:
+            return numbers, 1  # far beyond what the skill does: the schema says so
+        self.notes.append(f'{skill}: {value:g} {spec.unit} is more than one {skill} does; {parts} steps')
+        return {**numbers, name: round(value / parts, 6)}, parts
 
     def _candidates(self, skill: str, fixed: Dict[str, List[PerceivedObject]], refs: Dict[str, Ref],
                     numbers: Dict[str, Any], clause: Clause, confidence: float) -> List[Step]:
@@ -679,6 +698,16 @@ class _Job:
             axis = np.array([math.cos(angle), math.sin(angle)])
             return sorted(objects, key=lambda o: -float(np.asarray(o.position, float)[:2] @ axis))
         return sorted(objects, key=lambda o: _distance(o, self.state.position))
+
+def _things_to_move(theme: Ref, destination: Ref) -> Ref:
+    """Of several objects put somewhere ("everything blue", "all the objects"), those one moves: not the
+    destination, not the bowls and pads things go into (unless nothing else was named)."""
+    if theme.status != 'matched' or len(theme.objects) < 2:
+        return theme
+    into = {o.id for o in destination.objects}
+    moved = [o for o in theme.objects if movable(o) and o.id not in into]
+    return replace(theme, objects=moved) if moved else theme
+
 
 def _inherit(clause: Clause, previous: Clause) -> Clause:
     """"..., then the blue one": the previous verb, and its amounts and destination unless said anew."""

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import List, Optional, Sequence
 
 from skill_stack.perception.grounding import ground
+from skill_stack.perception.language import COLOR_WORDS
 from skill_stack.perception.language import parse as parse_phrase
 from skill_stack.perception.types import PerceivedObject, PerceivedScene
 from skill_stack.scheduler import lexicon as lx
@@ -65,6 +66,9 @@ class Resolver:
             return replace(self(' '.join(words[:-fits])), phrase=phrase, fitting=True)
         phrase = lx.QUANTITY_PRONOUNS.get(phrase, phrase)
         words = tuple(phrase.split())
+        if len(words) == 2 and words[0] in ('everything', 'anything') and words[1] in COLOR_WORDS:
+            phrase = f'all the {words[1]} objects'  # "everything black"
+            words = tuple(phrase.split())
         if not words:
             return Ref(phrase, 'empty')
         narrowed = self._rest(phrase, words) or self._exception(phrase, words)
@@ -124,7 +128,7 @@ class Resolver:
     def _rest(self, phrase: str, words: tuple) -> Optional[Ref]:
         """"the rest": every movable object not named yet; "the rest of the cubes", "the other bowl": of those."""
         if words in lx.REST:
-            pool = [o for o in self.scene.objects if _movable(o)]
+            pool = [o for o in self.scene.objects if movable(o)]
         else:
             lead = next((n for n in range(len(words), 0, -1) if words[:n] in lx.REST_OF), 0)
             if not lead or lead == len(words) or words[lead:] in (('one',), ('ones',)):
@@ -166,6 +170,6 @@ def _holds(obj: PerceivedObject, preposition: str) -> bool:
     return True
 
 
-def _movable(obj: PerceivedObject) -> bool:
+def movable(obj: PerceivedObject) -> bool:
     """What "the rest" moves: things to pick up, not the bowls and pads they go into or onto."""
     return obj.affordances.get('graspable', 0.0) >= HOLDS_AT and obj.affordances.get('container', 0.0) < HOLDS_AT
