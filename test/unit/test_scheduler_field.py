@@ -12,6 +12,7 @@ from skill_stack.scheduler.field import (
     APPROACH_HEIGHT,
     SURVEY_HEIGHT,
     SURVEY_LEG,
+    VIEW_SHARE,
     FieldMemory,
     FieldSearch,
     needs_survey,
@@ -20,10 +21,10 @@ from skill_stack.scheduler.field import (
 from skill_stack.scheduler.plan import Step
 
 
-def _pad(obj_id, color, x, y):
+def _pad(obj_id, color, x, y, width=0.3):
     position = np.array([x, y, 0.0025])
     return PerceivedObject(id=obj_id, label='pad', color=color, position=position,
-                           quaternion=np.array([1.0, 0.0, 0.0, 0.0]), extent=np.array([0.3, 0.3, 0.005]),
+                           quaternion=np.array([1.0, 0.0, 0.0, 0.0]), extent=np.array([width, width, 0.005]),
                            confidence=0.9, affordances={'landable': 0.9},
                            keypoints=[Keypoint('top', position + np.array([0.0, 0.0, 0.0025]))])
 
@@ -162,3 +163,17 @@ def test_the_survey_takes_off_from_the_ground_and_marks_the_field_surveyed():
     search = _search(FieldMemory(), flight, airborne=False)
     search._run = lambda step, stop: next(flaky, (True, 'ok'))
     assert search.survey(threading.Event())[0]  # the failed leg was flown again
+
+
+@pytest.mark.parametrize('width', [0.6, 0.8])
+def test_a_wide_pad_is_approached_high_enough_to_show_ground_around_it(width):
+    memory = FieldMemory()
+    wide = _pad('obj_2', 'yellow', -2.0, 2.0, width)
+    memory.update(_scene(wide))
+    flight = _Flight(live=_scene())
+    search = _search(memory, flight)
+    step = Step('land', {'target': 'obj_2'}, robot='quadrotor', refs={'target': ref_of(wide)})
+    search.execute_step(step, threading.Event())
+    approach = flight.ran[0]
+    assert approach.args['point'][2] == pytest.approx(0.0025 + width / VIEW_SHARE)
+    assert approach.args['point'][2] > 0.0025 + APPROACH_HEIGHT

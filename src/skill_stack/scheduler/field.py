@@ -15,8 +15,9 @@ lets the scheduler
   there ("the purple pad") fails at once, without moving;
 - approach a remembered object before a step that needs it in view: the skill
   server grounds its targets in the live scene, so a step whose object is out
-  of view first flies `APPROACH_HEIGHT` above it, then runs on the object as
-  perception sees it then.
+  of view first flies `APPROACH_HEIGHT` above it (higher for a wide object, so
+  that ground shows around it), then runs on the object as perception sees it
+  then.
 
 No ROS here: the node passes in how to run a skill step and what it sees.
 """
@@ -33,7 +34,7 @@ import numpy as np
 from skill_stack.drivers.quadrotor import QuadrotorConfig
 from skill_stack.perception.types import PerceivedObject, PerceivedScene
 from skill_stack.scheduler.binding import rebind
-from skill_stack.scheduler.plan import Step
+from skill_stack.scheduler.plan import ObjectRef, Step
 
 # At 2.8 m (the highest set-point the geofence's margin allows) the camera sees +-1.08 m along the body's x
 # and +-1.44 m along y; at 2.6 m a 0.3 m pad 1.1 m to the side of the vehicle was detected (simulator).
@@ -42,6 +43,8 @@ SURVEY_SWATH = 2.4  # m between lanes (along y), at most: every point of the fie
 SURVEY_END_INSET = 0.8  # m: lanes end this far inside the fence's margin (the view reaches 1.0 m past the end)
 SURVEY_LEG = 4.5  # m, the longest fly_to of a survey: a leg well inside fly_to's 20 s even on a slow machine
 APPROACH_HEIGHT = 1.0  # m above an object's top: the 0.8 x 1 m view there holds a pad flown to within 0.3 m
+VIEW_SHARE = 0.45  # m of object width per m of height at most: the 0.78 m short side of the view at 1 m, less
+#                    room for ground around it and for the approach's error
 LEG_ATTEMPTS = 2  # a survey leg that fails (a skill stopped by a transient fault: perception late) is flown again
 MERGE_DISTANCE = 0.5  # m: a sighting this close to a remembered object of the same label and colour is it
 # Plan failures a survey cannot help: the instruction was not understood, or asks what the robot cannot do.
@@ -163,6 +166,14 @@ class FieldSearch:
         seen = ', '.join(f'{o.color} {o.label}' for o in self.memory.objects()) or 'nothing'
         return True, f'surveyed the field: {seen}'
 
+    def _approach_height(self, ref: ObjectRef) -> float:
+        """How high above an object to see it whole with ground around it: a wide pad seen from 1 m fills the
+        view, and perception, finding no ground to set it on, sees nothing."""
+        near = [o for o in self.memory.objects() if o.label == ref.label and o.color == ref.color and
+                np.linalg.norm(np.asarray(o.position, float) - ref.position) <= self.memory.merge_distance]
+        width = max((float(max(o.extent[0], o.extent[1])) for o in near), default=0.0)
+        return float(min(max(APPROACH_HEIGHT, width / VIEW_SHARE), SURVEY_HEIGHT))
+
     def execute_step(self, step: Step, stop: threading.Event) -> Tuple[bool, str]:
         """Run ``step`` on the objects as perception sees them now, first flying over any that are out of view."""
         live = self._live() or PerceivedScene(objects=[])
@@ -174,7 +185,7 @@ class FieldSearch:
                    for o in live.objects):
                 continue
             centre = np.asarray(ref.position, float)
-            point = [float(centre[0]), float(centre[1]), float(centre[2]) + APPROACH_HEIGHT]
+            point = [float(centre[0]), float(centre[1]), float(centre[2]) + self._approach_height(ref)]
             approach = Step('fly_to', {'point': point}, robot=step.robot, source=f'approach {ref.describe()}')
             self.say(f'{ref.describe()} is out of view: {approach.describe()} before {step.describe()}')
             ok, message = self._run(approach, stop)
