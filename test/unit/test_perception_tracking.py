@@ -96,3 +96,15 @@ def test_a_ball_lifted_out_of_its_place_and_seen_in_the_fingers_keeps_its_id():
                                            stamp=1.1))  # 15 cm off in a frame: carried, a sliver seen as a can
     assert next(o.id for o in lifted.objects if o.color == 'blue') == ball
     assert next(o.label for o in lifted.objects if o.color == 'blue') == 'sphere'
+
+
+def test_a_filled_bowl_seen_as_a_cylinder_where_it_stands_keeps_its_id_and_shape():
+    tracker = IdTracker()
+    for k in range(5):
+        first = tracker.update(PerceivedScene([obj('bowl', 'blue', 0.42, -0.2)], stamp=1.0 + 0.1 * k))
+    bowl = first.objects[0].id
+    filled = tracker.update(PerceivedScene([obj('cylinder', 'blue', 0.425, -0.2)], stamp=2.0))
+    assert (filled.objects[0].id, filled.objects[0].label) == (bowl, 'bowl')
+    tracker.update(PerceivedScene([], stamp=3.0))
+    elsewhere = tracker.update(PerceivedScene([obj('cylinder', 'blue', 0.6, 0.1)], stamp=4.0))
+    assert elsewhere.objects[0].id != bowl  # a blue can across the table is not the bowl

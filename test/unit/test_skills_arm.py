@@ -239,3 +239,18 @@ def test_expert_episode_records_demonstrations():
     assert result.success, result.reason
     assert result.observations.shape == (result.steps, ReachSkill().obs_dim)
     assert result.actions.shape == (result.steps, 4)
+
+
+def test_an_object_let_go_over_a_bowl_and_seen_nowhere_is_in_it(scene):
+    """A ball in a bowl is often hidden by the rim or drawn as part of the bowl: the place still succeeded."""
+    place = PlaceSkill()
+    args = place.validate({'object': 'red_cube', 'target': 'blue_bowl'})
+    targets = place.targets(args, scene, robot_at((0.45, 0.05, 0.05), width=0.04))
+    without_cube = PerceivedScene(objects=[o for o in scene.objects if o.id != 'red_cube'])
+    ok, why = place.success(robot_at((0.455, -0.15, 0.1)), without_cube, targets, args)
+    assert ok, why
+    assert 'out of sight' in why
+    assert not place.success(robot_at((0.45, 0.05, 0.1)), without_cube, targets, args)[0]  # let go elsewhere
+    assert not place.success(robot_at((0.455, -0.15, 0.1), width=0.04), without_cube, targets, args)[0]  # held
+    gone = PerceivedScene(objects=[o for o in without_cube.objects if o.id != 'blue_bowl'])
+    assert not place.success(robot_at((0.455, -0.15, 0.1)), gone, targets, args)[0]  # no bowl to be in

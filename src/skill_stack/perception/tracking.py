@@ -5,7 +5,8 @@ them: an object takes the id of the remembered object of the same colour
 nearest to it (within ``max_jump`` metres, closest pairs first, each id used
 once; another compact shape - box, sphere, cylinder, which a partial view
 confuses - costs ``label_penalty`` metres, so the same shape wins when both are
-near; a bowl or a pad is only ever itself); anything else gets a new id, never reused. Objects out of
+near; a pad is only ever itself, a bowl a cylinder only where it stands, when
+filled); anything else gets a new id, never reused. Objects out of
 sight (a cube in the fingers, hidden by the gripper) are remembered for
 ``memory_s`` seconds, so when it is set down it comes back with its old id,
 matched within ``max_reappear`` metres; so does an object gone from where it
@@ -42,12 +43,14 @@ class _Track:
         return self.labels.most_common(1)[0][0]
 
 
-# Shapes a partial view turns into one another; bowls and pads look like nothing else.
+# Shapes a partial view turns into one another; pads look like nothing else, and a bowl only (filled, its
+# hollow hidden) like a cylinder where it stood.
 CONFUSABLE = frozenset(('box', 'sphere', 'cylinder'))
+FILLED_BOWL = frozenset(('bowl', 'cylinder'))
 
 
-def _same_kind(a: str, b: str) -> bool:
-    return a == b or (a in CONFUSABLE and b in CONFUSABLE)
+def _same_kind(a: str, b: str, near: bool) -> bool:
+    return a == b or (a in CONFUSABLE and b in CONFUSABLE) or (near and {a, b} == FILLED_BOWL)
 
 
 class IdTracker:
@@ -74,8 +77,8 @@ class IdTracker:
         pairs = []
         for i, obj in enumerate(scene.objects):
             for track_id, track in self._tracks.items():
-                if track.color == obj.color and _same_kind(track.label, obj.label):
-                    distance = float(np.linalg.norm(np.asarray(obj.position, float) - track.position))
+                distance = float(np.linalg.norm(np.asarray(obj.position, float) - track.position))
+                if track.color == obj.color and _same_kind(track.label, obj.label, distance <= self.max_jump):
                     # In the previous frame and near: the same object, moved a little.  Else (hidden a while, or
                     # gone from where it just was: lifted into the fingers) it may come back within max_reappear,
                     # once every near match is made.

@@ -419,7 +419,7 @@ class PlaceSkill(ArmSkill):
         try:
             held = find_object(scene, args['object'], self.name, 'object')
         except SkillArgumentError as err:
-            return False, str(err)
+            return self._hidden_in_container(robot, scene, targets, args) or (False, str(err))
         if robot.gripper_width < 0.06:
             return False, 'the gripper did not let go'
         centre, extent = targets['target_center'], targets['target_extent']
@@ -438,6 +438,22 @@ class PlaceSkill(ArmSkill):
         if not resting:
             return False, f"'{held.id}' is not resting {where} the target (bottom at {bottom:.3f} m)"
         return True, f"'{held.id}' is {where} the target, {np.hypot(*d) * 100:.1f} cm from its centre"
+
+
+    def _hidden_in_container(self, robot, scene, targets, args) -> Optional[Tuple[bool, str]]:
+        """Let go over a bowl that is still where it was, and the object seen nowhere else: it lies in the bowl,
+        below the rim or seen as part of the bowl's filling (perception draws one outline for both)."""
+        if targets['container'][0] < 0.5 or robot.gripper_width < 0.06 or args.get('target') is None:
+            return None
+        try:
+            bowl = find_object(scene, args['target'], self.name, 'target')
+        except SkillArgumentError:
+            return None
+        moved = float(np.linalg.norm(np.asarray(bowl.position[:2], float) - targets['target_center'][:2]))
+        over = float(np.linalg.norm(robot.position[:2] - targets['target_center'][:2]))
+        if moved > 0.03 or over > float(targets['radius'][0]):
+            return None
+        return True, f"'{args['object']}' is in the target, out of sight (let go {over * 100:.1f} cm from its centre)"
 
 
 def _table_spot(point: np.ndarray) -> Targets:
