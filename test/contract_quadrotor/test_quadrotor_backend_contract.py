@@ -1,4 +1,4 @@
-"""What every quadrotor backend must do behind the driver (DESIGN: a contract suite runs against every backend).
+"""What every quadrotor backend must do behind the driver (a contract suite runs against every backend).
 
 Each test runs once per entry of conftest.RIGS, on the backend's own clock:
 state reads at rate, take-off, flight to a 3D set-point, landing, limits that

@@ -6,7 +6,7 @@ through an ``ExecuteTask`` action client, prints the scheduler's feedback as it
 comes (stderr), sends each correction SECONDS after the goal is accepted, and
 always stops every process it started (also on Ctrl-C, SIGTERM, timeout or
 error). Exit 0 on success, 1 on task failure, 2 on a usage or set-up error.
-With ``--json`` stdout holds one JSON object (DESIGN.md): success, message,
+With ``--json`` stdout holds one JSON object (docs/architecture.md): success, message,
 plan, the simulator's ground truth after the task, timings.
 """
 
@@ -38,7 +38,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                               '--video out/land.mp4',
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('instruction', help='what the robot should do, in words')
-    p.add_argument('--scene', required=True, metavar='SCENE.yaml', help='scene file (see DESIGN.md) to simulate')
+    p.add_argument('--scene', required=True, metavar='SCENE.yaml', help='scene file (see docs/architecture.md) to simulate')
     p.add_argument('--json', action='store_true', help='print the outcome as one JSON object on stdout')
     p.add_argument('--correction', action='append', default=[], metavar='SECONDS:TEXT', type=correction_arg,
                    help='send TEXT as a correction SECONDS after the goal is accepted (repeatable)')

@@ -1,6 +1,6 @@
 """The quadrotor driver: the safety layer in front of every quadrotor backend.
 
-Every command passes here before a flight controller sees it (DESIGN: safety
+Every command passes here before a flight controller sees it (docs/architecture.md: safety
 before the device): non-finite values are refused naming the field, set-points
 outside the geofence are refused naming the axis, value and bound, velocity
 set-points are clipped to the speed limits and stopped short of the fence, a

@@ -4,7 +4,7 @@
     category: paraphrases            # one of CATEGORIES
     family: place                    # optional; the phrase family of a generated scenario (default: category)
     description: ...                 # optional
-    scene: {embodiment: arm, seed: 0, objects: [...]}   # inline, the DESIGN.md scene-file format
+    scene: {embodiment: arm, seed: 0, objects: [...]}   # inline, the scene-file format of docs/architecture.md
     instruction: put the red cube in the blue bowl
     corrections: [{at: 3.0, text: no, the blue one}]    # optional; seconds after the goal is accepted
     timeout: 120                     # optional, seconds

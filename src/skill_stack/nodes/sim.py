@@ -70,7 +70,7 @@ class SimNode(Node):
         self._stop = threading.Event()
         self._thread: Optional[threading.Thread] = None
         self.params = SimParams(
-            scene=declare(self, 'scene', '', 'scene file (YAML, see DESIGN.md) to build the world from'),
+            scene=declare(self, 'scene', '', 'scene file (YAML, see docs/architecture.md) to build the world from'),
             embodiment=declare(self, 'embodiment', '', 'if set, the embodiment the scene must have'),
             driver_config=declare(self, 'driver_config', '',
                                    "driver limits file; empty: the package's config/<embodiment>.yaml"),

@@ -47,7 +47,7 @@ class TaskOutcome:
     corrections_sent: List[Tuple[float, str]] = field(default_factory=list)
 
     def as_json(self) -> dict:
-        """The ``skill-stack run --json`` object (DESIGN.md)."""
+        """The ``skill-stack run --json`` object (docs/architecture.md)."""
         return {'success': self.success, 'message': self.message, 'plan': self.plan, 'world': self.world,
                 'timings': self.timings}
 

@@ -65,7 +65,7 @@ THRUST_TO_WEIGHT = 2.5
 ROTOR_DRAG_RATIO = 0.0125  # reaction torque per newton of thrust (m), 5-inch propellers
 ROTOR_TIME_CONSTANT = 0.03  # s, motor and propeller spin-up lag
 
-# The frame each embodiment reports as its position (DESIGN: ground truth).
+# The frame each embodiment reports as its position (docs/architecture.md: the run JSON's world).
 ROBOT_SITES = {"arm": "ee", "hand": "palm", "quadrotor": "body"}
 # Sites at URDF frames: site name -> link (body) name.
 _SITES = {

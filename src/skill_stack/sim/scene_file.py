@@ -1,4 +1,4 @@
-"""Scene files: the YAML contract of DESIGN.md ("Scene file"), loaded and validated.
+"""Scene files: the YAML contract of docs/architecture.md ("Scene file"), loaded and validated.
 
 A scene is refused as a whole at load time, with a message naming the file, the
 object and the field, so a typo never turns into a half-built simulation.
