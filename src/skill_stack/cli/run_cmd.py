@@ -38,7 +38,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                               '--video out/land.mp4',
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('instruction', help='what the robot should do, in words')
-    p.add_argument('--scene', required=True, metavar='SCENE.yaml', help='scene file (see docs/architecture.md) to simulate')
+    p.add_argument('--scene', required=True, metavar='SCENE.yaml',
+                   help='scene file (see docs/architecture.md) to simulate')
     p.add_argument('--json', action='store_true', help='print the outcome as one JSON object on stdout')
     p.add_argument('--correction', action='append', default=[], metavar='SECONDS:TEXT', type=correction_arg,
                    help='send TEXT as a correction SECONDS after the goal is accepted (repeatable)')
