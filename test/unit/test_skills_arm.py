@@ -254,3 +254,16 @@ def test_an_object_let_go_over_a_bowl_and_seen_nowhere_is_in_it(scene):
     assert not place.success(robot_at((0.455, -0.15, 0.1), width=0.04), without_cube, targets, args)[0]  # held
     gone = PerceivedScene(objects=[o for o in without_cube.objects if o.id != 'blue_bowl'])
     assert not place.success(robot_at((0.455, -0.15, 0.1)), gone, targets, args)[0]  # no bowl to be in
+
+
+def test_a_second_object_goes_where_the_bowl_has_room(scene):
+    """Into an empty bowl at its centre; into one that holds a cube, at the far side of its opening."""
+    place = PlaceSkill()
+    args = place.validate({'object': 'red_cube', 'target': 'blue_bowl'})
+    holding = robot_at((0.45, 0.05, 0.05), width=0.04)
+    assert place.targets(args, scene, holding)['place'][:2] == pytest.approx([0.45, -0.15])
+    inside = perceived('green_cube', 'box', [0.47, -0.15, 0.03], [0.03, 0.03, 0.03], color='green')
+    filled = PerceivedScene(objects=[*scene.objects, inside])
+    spot = place.targets(args, filled, holding)['place'][:2]
+    assert spot[0] < 0.45 - 0.03  # away from the cube inside, still within the bowl's 8 cm
+    assert np.hypot(spot[0] - 0.45, spot[1] + 0.15) < 0.08

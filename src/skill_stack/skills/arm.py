@@ -57,6 +57,7 @@ MAX_OFFSET = 0.3  # m, the longest target shift a correction may ask for
 SPOT_RADIUS = 0.05  # m
 SPOT_TOLERANCE = 0.03  # m
 SPOT_SCORE = 0.9
+ROOM_MARGIN = 0.01  # m between a placed object and a bowl's wall
 
 
 OFFSET = ArgSpec('offset', 'point', 'shift of the target [dx, dy, dz] in the arm base frame, at most '
@@ -352,7 +353,10 @@ class PlaceSkill(ArmSkill):
         if args.get('point') is not None:
             surface = _table_spot(np.asarray(args['point'], float) + shift)
         else:
-            surface = self._surface_of(find_object(scene, args['target'], self.name, 'target'), held, shift)
+            target = find_object(scene, args['target'], self.name, 'target')
+            surface = self._surface_of(target, held, shift)
+            if not np.any(shift):  # the bowl stays the target; only where in it changes
+                surface['place'] = surface['place'] + _room_in(target, held, scene)
         check_reach(surface['place'], self.name, surface.pop('what'))
         bottom = keypoint(held, 'bottom', self.name)
         held_offset = bottom - robot.position
@@ -454,6 +458,25 @@ class PlaceSkill(ArmSkill):
         if moved > 0.03 or over > float(targets['radius'][0]):
             return None
         return True, f"'{args['object']}' is in the target, out of sight (let go {over * 100:.1f} cm from its centre)"
+
+
+def _room_in(target: PerceivedObject, held: PerceivedObject, scene: PerceivedScene) -> np.ndarray:
+    """Where in a bowl that already holds things the held object goes: the point of its opening furthest from
+    what is in it (at the centre it would land on top of them and stand above the rim); zero when it is empty
+    or not a bowl."""
+    if target.affordances.get('container', 0.0) < 0.5:
+        return np.zeros(3)
+    centre = np.asarray(target.position, float)[:2]
+    radius = float(min(target.extent[0], target.extent[1]) / 2.0)
+    inside = [np.asarray(o.position, float)[:2] for o in scene.objects
+              if o.id not in (target.id, held.id) and np.linalg.norm(np.asarray(o.position, float)[:2] - centre)
+              < radius]
+    ring = radius - footprint_radius(held) - ROOM_MARGIN
+    if not inside or ring <= 0.0:
+        return np.zeros(3)
+    spots = [np.array([math.cos(a), math.sin(a)]) * ring for a in np.linspace(0.0, 2.0 * math.pi, 12, endpoint=False)]
+    best = max(spots, key=lambda d: min(np.linalg.norm(centre + d - o) for o in inside))
+    return np.array([best[0], best[1], 0.0])
 
 
 def _table_spot(point: np.ndarray) -> Targets:
