@@ -14,8 +14,9 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
-from typing import Optional
+from typing import Callable, Optional
 
+from rclpy._rclpy_pybind11 import RCLError
 from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.node import Node
 from rosgraph_msgs.msg import Clock
@@ -37,6 +38,18 @@ from skill_stack.sim.world import World
 from skill_stack.srv import GetWorldState, ResetScene
 
 STATUS_RATE_HZ = 10.0  # driver_status reports
+
+
+def survive_publishing(logger, publish: Callable[..., None], *args) -> bool:
+    """Run one tick's publishing; a message DDS cannot take (resources exhausted under load, a peer gone) is
+    reported and the simulation goes on - the world must not stop because one message did not go out (the
+    physics thread died of it once, and the stack hung with no word)."""
+    try:
+        publish(*args)
+        return True
+    except RCLError as exc:
+        logger.warning(f'publishing failed, the simulation goes on: {exc}', throttle_duration_sec=5.0)
+        return False
 
 
 @dataclass
@@ -161,20 +174,25 @@ class SimNode(Node):
             self.driver.update()
             self._step(steps_per_tick)
             stamp = ros_time(world.time)
-            self.clock_pub.publish(Clock(clock=stamp))
-            self.device.publish(stamp)
-            if self.imu_pub is not None:
-                self._publish_imu(world, stamp)
-            if tick % status_every == 0:
-                self.device.publish_status()
+            frame = self.params.render and world.time >= next_frame
+            survive_publishing(self.get_logger(), self._publish_tick, world, stamp, tick % status_every == 0, frame)
             tick += 1
-            if self.params.render and world.time >= next_frame:
-                self.camera_interface.publish(self.camera.read(), stamp)
+            if frame:
                 next_frame += camera_period
             if self.params.real_time:
                 lag = (world.time - sim_start) - (time.monotonic() - wall_start)
                 if lag > 0:
                     self._stop.wait(lag)
+
+    def _publish_tick(self, world, stamp, status: bool, frame: bool) -> None:
+        self.clock_pub.publish(Clock(clock=stamp))
+        self.device.publish(stamp)
+        if self.imu_pub is not None:
+            self._publish_imu(world, stamp)
+        if status:
+            self.device.publish_status()
+        if frame:
+            self.camera_interface.publish(self.camera.read(), stamp)
 
     def _start_device(self) -> None:
         """The scene's robot: its driver on simulated backends, behind the device's ROS interface."""
