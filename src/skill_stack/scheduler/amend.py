@@ -38,6 +38,7 @@ class Amendment:
     restart: bool  # stop the running step and run ``index`` again
     changed: bool
     message: str  # a sentence for the person
+    already: bool = False  # nothing to change: the plan already does what the correction asks
 
 
 def amend(plan: Plan, current_index: int, correction: Correction, scene: PerceivedScene, skills: Any) -> Amendment:
@@ -81,7 +82,7 @@ def _reference(plan: Plan, index: int, correction: Correction, scene: PerceivedS
     step, arg, new = choice
     old = step.args[arg]
     if new.id == old:
-        return Amendment(plan, index, False, False, f'{step.skill} already uses {describe(new)}')
+        return Amendment(plan, index, False, False, f'{step.skill} already uses {describe(new)}', already=True)
     amended = plan.copy()
     for later in amended.steps[index:]:
         for name, value in list(later.args.items()):

@@ -119,6 +119,9 @@ def parse_correction(text: Any, *, sizes: Mapping[str, float] = ADJUST_SIZES) ->
     words = [t for t in content if t not in INTERJECTIONS or t in _OTHER_WORDS]
     while words and words[0] in lx.FILLERS and words[0] not in ('the', 'a', 'an'):
         words = words[1:]
+    lead, n = lx.match(words, 0, lx.PUT_PREPOSITIONS)
+    if lead is not None and n < len(words):
+        words = words[n:]  # "no, in the blue bowl": the destination it names
     other = any(w in _OTHER_WORDS for w in words)
     phrase = ' '.join(words)
     if words and _is_noun_phrase(phrase):

@@ -292,6 +292,15 @@ class TaskRunner:
         self._interrupt_step('cancel')
         self._wake.notify_all()
 
+    def _hold_for(self, outcome: str, why: str) -> Tuple[str, str, None]:
+        """A correction that cannot be understood or applied pauses the task (under the lock): the old plan must
+        not run on to a reported success as if nothing had been said. The operator rephrases, says "continue"
+        to go on as planned, or "cancel"."""
+        if not self._paused:
+            self._paused = True
+            self._interrupt_step('pause')
+        return outcome, f'{why}; paused: rephrase it, say "continue" to go on as planned, or "cancel"', None
+
     def _interrupt_step(self, why: str) -> None:
         if self._stop is not None:
             self._interrupt = why
@@ -355,12 +364,14 @@ class TaskRunner:
             self._wake.notify_all()
             return 'resumed', 'resuming', None
         if kind == 'unknown':
-            return 'not_understood', correction.reason, None
+            return self._hold_for('not_understood', correction.reason)
         if self._index < 0 or self._scene is None or not self._plan.steps:
-            return 'rejected', 'nothing is executing yet to correct', None
+            return self._hold_for('rejected', 'nothing is executing yet to correct')
         amendment = amend(self._plan, self._index, correction, self._scene, self.catalog)
+        if amendment.already:
+            return 'ignored', amendment.message, None
         if not amendment.changed:
-            return 'rejected', amendment.message, None
+            return self._hold_for('rejected', amendment.message)
         self._plan, self._index = amendment.plan, amendment.index
         if amendment.restart:
             self._interrupt_step('amend')
