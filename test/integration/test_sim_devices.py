@@ -99,13 +99,14 @@ def test_arm_cartesian_target_estop_and_refusals(launch):
     assert arm.spin_until(lambda: any("'joint2' is nan" in s.message for s in arm.status), 30)
     node.create_publisher(Float64, '/arm/gripper_command', 10).publish(Float64(data=0.5))
     assert arm.spin_until(lambda: any('gripper width 0.5000 m is outside' in s.message for s in arm.status), 30)
-    assert abs(arm.joints['joint2'] - before['joint2']) < 0.01
+    # Refused, nothing moves; the arm may still settle from the pose stream (15 mrad seen on a loaded machine).
+    assert abs(arm.joints['joint2'] - before['joint2']) < 0.03
 
     # The e-stop latches: commands are refused until it is released.
     assert arm.call(SetBool, 'estop', SetBool.Request(data=True)).success
     arm.joint_cmd.publish(JointState(name=['joint1'], position=[0.5]))
     assert arm.spin_until(lambda: any('e-stop engaged' in s.message for s in arm.status[-5:]), 30)
-    assert abs(arm.joints['joint1'] - before['joint1']) < 0.01
+    assert abs(arm.joints['joint1'] - before['joint1']) < 0.03
     assert arm.call(SetBool, 'estop', SetBool.Request(data=False)).success
 
 

@@ -74,3 +74,16 @@ def test_a_sliver_of_the_held_colour_a_little_further_off_is_the_held_object_too
                             keypoints=[], affordances={'graspable': 0.9})
     scene = with_held(PerceivedScene(objects=[lower, other], status='ok'), taken, carried)
     assert sorted(o.id for o in scene.objects) == ['obj_2', 'obj_4']
+
+
+def test_an_id_that_now_names_an_object_of_another_colour_is_reported_as_perception_losing_track():
+    """A respawned perception numbers objects afresh: 'obj_1' was the red cube and is now the blue bowl."""
+    from skill_stack.nodes.skill_server import changed_identity
+    before = PerceivedScene(objects=[_cube('obj_0', 0.3, 0.2, 0.02), _cube('obj_1', 0.5, 0.0, 0.02)], status='ok')
+    after = PerceivedScene(objects=[_bowl('obj_1', 0.4, -0.2, 0.025)], status='ok')
+    said = changed_identity(before, after, ['obj_1'])
+    assert "'obj_1' a blue bowl" in said
+    assert 'red box' in said
+    assert changed_identity(before, after, ['obj_0']) == ''  # not an argument of this skill
+    moved = PerceivedScene(objects=[_cube('obj_1', 0.45, 0.1, 0.15)], status='ok')
+    assert changed_identity(before, moved, ['obj_1']) == ''  # same object, moved (carried)

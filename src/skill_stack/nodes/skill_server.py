@@ -18,7 +18,7 @@ import json
 import sys
 import threading
 import time
-from typing import Optional
+from typing import List, Optional
 
 import numpy as np
 import torch
@@ -257,7 +257,14 @@ class SkillServer(Node):
                                                      f'{self.scene_age():.1f} s to judge it (is perception running?)')
             tick.wait()
         robot = self.robot()
-        ok, reason = skill.success(robot, self.scene(), targets, args)
+        now = self.scene()
+        swapped = changed_identity(scene, now, [args[a.name] for a in skill.args if a.kind == 'object'
+                                                and isinstance(args.get(a.name), str)])
+        if swapped:
+            self.link.hold(robot)
+            return self._end(goal_handle, False, f'{skill.name}: cannot judge it: perception {swapped} (restarted, '
+                                                 'or lost track of it); robot held')
+        ok, reason = skill.success(robot, now, targets, args)
         if ok and skill.takes_hold:
             self._remember_held(skill, args, targets, scene, robot)
         return self._end(goal_handle, ok, f'{skill.name}: {reason}')
@@ -298,6 +305,19 @@ class SkillServer(Node):
     def destroy_node(self):
         self.wake.set()  # ends the wait of a goal that is executing
         return super().destroy_node()
+
+
+def changed_identity(before: PerceivedScene, after: Optional[PerceivedScene], ids: List[str]) -> str:
+    """What perception now calls by one of ``ids`` that is not what it called so when the skill started (an
+    object's colour never changes: a respawned perception numbers its objects afresh), or ''."""
+    if after is None:
+        return ''
+    then = {o.id: o for o in before.objects}
+    for obj in after.objects:
+        old = then.get(obj.id)
+        if obj.id in ids and old is not None and old.color != obj.color:
+            return f"now calls '{obj.id}' a {obj.color} {obj.label}; it was the {old.color} {old.label}"
+    return ''
 
 
 LEFT_BEHIND_M = 0.015  # seen this close to where it was taken from, with the robot gone: it stayed behind
