@@ -197,25 +197,18 @@ def test_a_correction_with_no_task_is_acknowledged_and_ignored(tmp_path):
     assert (record.outcome, record.state, record.current_step) == ('ignored', 'idle', -1)
 
 
-def test_a_correction_not_understood_pauses_the_task_until_rephrased_continued_or_cancelled():
-    """The old plan must not run on to a reported success as if nothing had been said."""
+@pytest.mark.parametrize(('text', 'outcome'), [('blah blah', 'not_understood'),
+                                               ('no, the purple elephant', 'rejected')])
+def test_a_correction_not_understood_or_not_applicable_pauses_the_task(text, outcome):
+    """The old plan must not run on to a reported success as if nothing had been said: the task pauses and says
+    why, until the operator rephrases, continues or cancels."""
     harness = Harness(FakeRobot(block=[0])).start(PUT_RED)
     harness.wait_running()
-    ack = harness.runner.correct('blah blah')
-    assert ack.outcome == 'not_understood'
+    ack = harness.runner.correct(text)
+    assert ack.outcome == outcome
     assert 'paused' in ack.message
     assert 'continue' in ack.message
     assert harness.runner.correct('continue').outcome == 'resumed'
-    harness.runner.cancel()
-    assert not harness.join().success
-
-
-def test_a_correction_that_cannot_be_applied_pauses_and_says_why():
-    harness = Harness(FakeRobot(block=[0])).start(PUT_RED)
-    harness.wait_running()
-    ack = harness.runner.correct('no, the purple elephant')
-    assert ack.outcome == 'rejected'
-    assert 'paused' in ack.message
     harness.runner.cancel()
     assert not harness.join().success
 

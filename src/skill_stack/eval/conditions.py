@@ -281,11 +281,16 @@ def _on_top_of(c: Condition, before: World, after: World) -> Tuple[bool, str]:
 
 def _moved_by(c: Condition, before: World, after: World) -> Tuple[bool, str]:
     obj = c.args['object']
-    p0, p1 = _pos(before, obj), _pos(after, obj)
+    return _displacement(c, _pos(before, obj), _pos(after, obj), f'{obj} moved', 100.0, 'cm')
+
+
+def _displacement(c: Condition, p0: Sequence[float], p1: Sequence[float], what: str, scale: float, unit: str
+                  ) -> Tuple[bool, str]:
+    """A horizontal move between ``min`` and ``max`` and, when said, within the tolerance of ``direction``."""
     dx, dy = p1[0] - p0[0], p1[1] - p0[1]
     d = math.hypot(dx, dy)
     ok = c.args.get('min', 0.0) <= d <= c.args.get('max', math.inf)
-    detail = f'{obj} moved {d * 100:.1f} cm'
+    detail = f'{what} {d * scale:.{1 if unit == "cm" else 2}f} {unit}'
     if 'direction' in c.args:
         heading = math.degrees(math.atan2(dy, dx))
         off = abs(_wrap(heading - c.args['direction']))
@@ -409,17 +414,7 @@ def _robot_over(c: Condition, before: World, after: World) -> Tuple[bool, str]:
 
 
 def _robot_moved(c: Condition, before: World, after: World) -> Tuple[bool, str]:
-    p0, p1 = _robot(before), _robot(after)
-    dx, dy = p1[0] - p0[0], p1[1] - p0[1]
-    d = math.hypot(dx, dy)
-    ok = c.args.get('min', 0.0) <= d <= c.args.get('max', math.inf)
-    detail = f'the body moved {d:.2f} m'
-    if 'direction' in c.args:
-        heading = math.degrees(math.atan2(dy, dx))
-        ok = ok and abs(_wrap(heading - c.args['direction'])) <= c.args.get('direction_tolerance',
-                                                                              DIRECTION_TOLERANCE)
-        detail += f' towards {heading:.0f} deg (wanted {c.args["direction"]:.0f})'
-    return ok, detail
+    return _displacement(c, _robot(before), _robot(after), 'the body moved', 1.0, 'm')
 
 
 def _returned_home(c: Condition, before: World, after: World) -> Tuple[bool, str]:
